@@ -1,0 +1,125 @@
+package io.sluice.endpoint;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Live load of one endpoint, written by the data plane (or the replay) and read by the policies.
+ *
+ * <p>Counters are atomics so that every event loop can update them without locks; policies read them without
+ * synchronising, accepting a value that may be a few nanoseconds old.
+ *
+ * <p>The latency estimate is the peak-sensitive EWMA of Finagle's {@code PeakEwma} balancer: a sample above the
+ * current estimate replaces it at once, a lower one is blended in with weight {@code 1 - exp(-Δt/τ)}, so the
+ * estimate reacts immediately to a slowdown and forgets it over about τ.
+ */
+public final class LoadStats {
+
+    /** Decay constant τ of the latency EWMA. */
+    public static final long DEFAULT_DECAY_NANOS = 10_000_000_000L;
+
+    private final AtomicInteger activeRequests = new AtomicInteger();
+    private final AtomicInteger activeConnections = new AtomicInteger();
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+    /** Packed EWMA state is updated under a lock-free CAS on {@code ewmaStamp}; the value may lag one update. */
+    private final AtomicLong ewmaStamp = new AtomicLong(Long.MIN_VALUE);
+    private volatile double latencyEwmaNanos;
+    private volatile long penaltyUntilNanos = Long.MIN_VALUE;
+
+    /** Requests sent to the endpoint that have not yet ended. */
+    public int activeRequests() {
+        return activeRequests.get();
+    }
+
+    /** Open upstream connections to the endpoint. */
+    public int activeConnections() {
+        return activeConnections.get();
+    }
+
+    /** Requests started since the endpoint joined the pool. */
+    public long totalRequests() {
+        return requests.sum();
+    }
+
+    /** Requests that failed (connect failure, reset, timeout, 5xx) since the endpoint joined the pool. */
+    public long totalFailures() {
+        return failures.sum();
+    }
+
+    /** The peak-EWMA latency estimate in nanoseconds; 0 until the first sample. */
+    public double latencyEwmaNanos() {
+        return latencyEwmaNanos;
+    }
+
+    /** True while a {@code Retry-After} from the endpoint asks us to keep away. */
+    public boolean penalised(long nowNanos) {
+        return nowNanos < penaltyUntilNanos;
+    }
+
+    /** Called when a request is sent to the endpoint. */
+    public void requestStarted() {
+        activeRequests.incrementAndGet();
+        requests.increment();
+    }
+
+    /** Called exactly once per {@link #requestStarted()}, however the request ended. */
+    public void requestEnded() {
+        activeRequests.decrementAndGet();
+    }
+
+    /** Called when an upstream connection opens. */
+    public void connectionOpened() {
+        activeConnections.incrementAndGet();
+    }
+
+    /** Called when an upstream connection closes. */
+    public void connectionClosed() {
+        activeConnections.decrementAndGet();
+    }
+
+    /** Records one failed request. */
+    public void failure() {
+        failures.increment();
+    }
+
+    /** Asks policies that honour it to avoid the endpoint until the given time ({@code Retry-After}). */
+    public void penaliseUntil(long untilNanos) {
+        if (untilNanos > penaltyUntilNanos) {
+            penaltyUntilNanos = untilNanos;
+        }
+    }
+
+    /**
+     * Adds a latency sample to the peak EWMA.
+     *
+     * @param nowNanos     the clock reading when the sample was taken
+     * @param sampleNanos  the observed latency (a failure passes a penalised latency)
+     * @param decayNanos   the decay constant τ
+     */
+    public void recordLatency(long nowNanos, long sampleNanos, long decayNanos) {
+        long last = ewmaStamp.getAndSet(nowNanos);
+        double current = latencyEwmaNanos;
+        if (last == Long.MIN_VALUE || sampleNanos > current) {
+            latencyEwmaNanos = sampleNanos;
+            return;
+        }
+        long elapsed = Math.max(0, nowNanos - last);
+        double w = Math.exp(-(double) elapsed / decayNanos);
+        latencyEwmaNanos = current * w + sampleNanos * (1 - w);
+    }
+
+    /**
+     * The latency estimate decayed toward zero for the time since the last sample, so an endpoint that was slow
+     * once and got no traffic since is tried again eventually.
+     */
+    public double decayedLatencyNanos(long nowNanos, long decayNanos) {
+        long last = ewmaStamp.get();
+        if (last == Long.MIN_VALUE) {
+            return 0;
+        }
+        long elapsed = Math.max(0, nowNanos - last);
+        return latencyEwmaNanos * Math.exp(-(double) elapsed / decayNanos);
+    }
+}
