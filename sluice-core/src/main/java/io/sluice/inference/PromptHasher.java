@@ -1,0 +1,82 @@
+package io.sluice.inference;
+
+import java.nio.charset.StandardCharsets;
+import net.openhft.hashing.LongHashFunction;
+
+/**
+ * Turns a prompt into chained block hashes, the shared currency of prefix caching in Sluice.
+ *
+ * <p>The simulator's KV cache, the replay and the router's prefix index all describe a prompt the same way: the
+ * UTF-8 bytes of the prompt text are cut into blocks of {@link #BLOCK_BYTES} bytes (a 16-token KV block at the
+ * usual ~4 bytes per token), and block <i>i</i>'s hash is XXH3-64 of its bytes seeded with block <i>i−1</i>'s
+ * hash (seed 0 for the first block). Two prompts share their first <i>k</i> hashes exactly when they share their
+ * first <i>k</i> blocks of text, so the length of the common leading run of hashes is the reusable prefix. Only
+ * whole blocks are hashed: like vLLM's prefix cache, a partial last block is never shared. The function is fixed
+ * (XXH3-64 via zero-allocation-hashing) so that hashes are stable across processes and releases.
+ */
+public final class PromptHasher {
+
+    /** Approximate UTF-8 bytes per token, used wherever Sluice counts tokens without a tokenizer. */
+    public static final int BYTES_PER_TOKEN = 4;
+
+    /** Tokens per KV-cache block (vLLM's default block size). */
+    public static final int TOKENS_PER_BLOCK = 16;
+
+    /** Prompt bytes per block. */
+    public static final int BLOCK_BYTES = BYTES_PER_TOKEN * TOKENS_PER_BLOCK;
+
+    private static final long[] NONE = new long[0];
+
+    private PromptHasher() {
+    }
+
+    /** The chained hashes of the whole blocks of a prompt's text. */
+    public static long[] hash(String prompt) {
+        return hash(prompt.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The chained hashes of the whole blocks of UTF-8 prompt bytes. */
+    public static long[] hash(byte[] utf8) {
+        return hash(utf8, 0, utf8.length);
+    }
+
+    /** The chained hashes of the whole blocks of {@code length} bytes from {@code offset}. */
+    public static long[] hash(byte[] utf8, int offset, int length) {
+        int blocks = length / BLOCK_BYTES;
+        if (blocks == 0) {
+            return NONE;
+        }
+        long[] out = new long[blocks];
+        long previous = 0;
+        for (int i = 0; i < blocks; i++) {
+            previous = next(previous, utf8, offset + i * BLOCK_BYTES, BLOCK_BYTES);
+            out[i] = previous;
+        }
+        return out;
+    }
+
+    /** The hash of one block chained to the previous block's hash (0 for the first block). */
+    public static long next(long previous, byte[] block, int offset, int length) {
+        return LongHashFunction.xx3(previous).hashBytes(block, offset, length);
+    }
+
+    /** The hash of a synthetic block (from a trace's block id) chained to the previous one. */
+    public static long nextSynthetic(long previous, long blockId) {
+        return LongHashFunction.xx3(previous).hashLong(blockId);
+    }
+
+    /** Approximate token count of a text of this many UTF-8 bytes. */
+    public static int tokensOf(int utf8Bytes) {
+        return (utf8Bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+    }
+
+    /** Number of leading hashes two prompts share. */
+    public static int commonPrefix(long[] a, long[] b) {
+        int n = Math.min(a.length, b.length);
+        int i = 0;
+        while (i < n && a[i] == b[i]) {
+            i++;
+        }
+        return i;
+    }
+}
