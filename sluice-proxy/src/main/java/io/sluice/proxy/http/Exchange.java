@@ -290,10 +290,8 @@ final class Exchange implements UpstreamListener, Router.Request {
     }
 
     private void requestFullySent() {
-        if (upstreamNeedsFlush) {
-            upstreamNeedsFlush = false;
-            upstream.channel().flush();
-        }
+        upstreamNeedsFlush = false;
+        upstream.channel().flush();
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
         if (!responseStarted) {
