@@ -72,6 +72,14 @@ final class CostModel {
         return overheadNanos + linear + comm;
     }
 
+    /**
+     * Attention time per KV token of a decode step: a decoding request's attention pairs equal the KV entries it
+     * reads, so its attention time is linear in its context length.
+     */
+    double decodeNanosPerContextToken() {
+        return Math.max(attentionNanosPerPair, kvNanosPerToken);
+    }
+
     /** The attention part of an iteration. */
     double attentionNanos(double pairs, double kvTokens) {
         return Math.max(pairs * attentionNanosPerPair, kvTokens * kvNanosPerToken);

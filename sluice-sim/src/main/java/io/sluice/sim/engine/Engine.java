@@ -333,10 +333,7 @@ public final class Engine {
             }
         }
         if (fused) {
-            duration = 0;
-            for (int j = 0; j < steps; j++) {
-                duration += stepNanos(j);
-            }
+            duration = fusedNanos(steps);
         } else {
             duration = cost.iterationNanos(tokens, samples, pairs, kvRead) * slowdown;
         }
@@ -351,9 +348,13 @@ public final class Engine {
         iterEnd = now + stallNanos + Math.max(1, Math.round(duration));
     }
 
-    private double stepNanos(int j) {
-        double kvTokens = stepKv0 + (double) j * stepGrowth;
-        return (stepFixed + cost.attentionNanos(kvTokens, kvTokens)) * slowdown;
+    /**
+     * Time of the first {@code k} fused decode steps. Step j reads {@code kv0 + j·B} KV entries, so the sum is
+     * {@code k·fixed + c·(k·kv0 + B·k(k−1)/2)} in closed form.
+     */
+    private double fusedNanos(long k) {
+        double c = cost.decodeNanosPerContextToken();
+        return slowdown * (k * stepFixed + c * (k * stepKv0 + stepGrowth * (k * (k - 1) / 2.0)));
     }
 
     private double coldSlowdown(long now) {
@@ -431,15 +432,25 @@ public final class Engine {
             return iterationEndNanos();
         }
         long now = clock.nanoTime();
-        double t = iterStart + stall;
-        for (int j = 0; j < steps; j++) {
-            t += stepNanos(j);
-            if (t >= now) {
-                steps = j + 1;
-                iterEnd = Math.max(iterStart + 1, Math.round(t));
-                break;
+        double target = now - iterStart - stall;
+        if (target <= 0) {
+            steps = 1;
+        } else {
+            // Smallest k with fusedNanos(k) >= target: solve the quadratic, then settle the rounding exactly.
+            double c = cost.decodeNanosPerContextToken() * slowdown;
+            double a = c * stepGrowth / 2;
+            double b = slowdown * stepFixed + c * stepKv0 - a;
+            double k = a > 0 ? (-b + Math.sqrt(b * b + 4 * a * target)) / (2 * a) : target / b;
+            long guess = Math.max(1, Math.min(steps, (long) Math.ceil(k)));
+            while (guess > 1 && fusedNanos(guess - 1) >= target) {
+                guess--;
             }
+            while (guess < steps && fusedNanos(guess) < target) {
+                guess++;
+            }
+            steps = (int) guess;
         }
+        iterEnd = iterStart + stall + Math.max(1, Math.round(fusedNanos(steps)));
         return iterEnd;
     }
 

@@ -268,4 +268,34 @@ class EngineTest {
         d.runToIdle(100);
         assertThat(d.recorder.finished).containsKey(3L);
     }
+
+    @Test
+    void arrivalDuringAFusedStepJoinsAtTheSameBoundaryAsWithoutFusing() {
+        long arrival = 777_777_777L;
+        long[] fused = joinTime(true, arrival);
+        long[] single = joinTime(false, arrival);
+        assertThat(fused[0]).isGreaterThanOrEqualTo(arrival);
+        assertThat(Math.abs(fused[0] - single[0])).isLessThan(1_000);
+        assertThat(Math.abs(fused[1] - single[1])).isLessThan(1_000_000);
+    }
+
+    /** When a request arriving mid-decode is first scheduled, and when the earlier request finishes. */
+    private static long[] joinTime(boolean fuse, long arrival) {
+        EngineDriver d = new EngineDriver(A100, Faults.NONE, 1, fuse);
+        EngineRequest first = d.submit(1, 500, 400, new long[0]);
+        while (true) {
+            long end = d.engine.startIteration();
+            if (end >= arrival) {
+                d.clock.setNanos(arrival);
+                EngineRequest late = d.submit(2, 300, 10, new long[0]);
+                end = d.engine.truncate();
+                d.clock.setNanos(end);
+                d.engine.finishIteration();
+                d.runToIdle(10_000);
+                return new long[] {late.firstScheduledNanos(), first.finishNanos()};
+            }
+            d.clock.setNanos(end);
+            d.engine.finishIteration();
+        }
+    }
 }
