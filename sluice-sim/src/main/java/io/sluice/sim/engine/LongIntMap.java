@@ -15,8 +15,8 @@ final class LongIntMap {
 
     static final int MISSING = -1;
 
-    private final long[] keys;
-    private final int[] values;
+    /** Key at {@code 2i}, value at {@code 2i + 1}: one cache line per probe instead of two arrays' worth. */
+    private final long[] table;
     private final int mask;
     private final int shift;
     private boolean hasZeroKey;
@@ -25,12 +25,10 @@ final class LongIntMap {
 
     /** A map that can hold {@code capacity} entries at a load factor of at most one half. */
     LongIntMap(int capacity) {
-        int tableSize = Integer.highestOneBit(Math.max(4, capacity) * 2 - 1) << 1;
-        keys = new long[tableSize];
-        values = new int[tableSize];
-        Arrays.fill(values, MISSING);
-        mask = tableSize - 1;
-        shift = 64 - Integer.numberOfTrailingZeros(tableSize);
+        int slots = Integer.highestOneBit(Math.max(4, capacity) * 2 - 1) << 1;
+        table = new long[slots * 2];
+        mask = slots - 1;
+        shift = 64 - Integer.numberOfTrailingZeros(slots);
     }
 
     private int slot(long key) {
@@ -43,9 +41,9 @@ final class LongIntMap {
         }
         int i = slot(key);
         while (true) {
-            long k = keys[i];
+            long k = table[2 * i];
             if (k == key) {
-                return values[i];
+                return (int) table[2 * i + 1];
             }
             if (k == 0) {
                 return MISSING;
@@ -54,25 +52,31 @@ final class LongIntMap {
         }
     }
 
-    /** Puts a key that is not present. */
+    /** Puts a key, replacing its value if present. */
     void put(long key, int value) {
         if (key == 0) {
+            if (!hasZeroKey) {
+                size++;
+            }
             hasZeroKey = true;
             zeroValue = value;
-            size++;
             return;
         }
         int i = slot(key);
-        while (keys[i] != 0) {
-            if (keys[i] == key) {
-                values[i] = value;
+        while (true) {
+            long k = table[2 * i];
+            if (k == key) {
+                table[2 * i + 1] = value;
+                return;
+            }
+            if (k == 0) {
+                table[2 * i] = key;
+                table[2 * i + 1] = value;
+                size++;
                 return;
             }
             i = (i + 1) & mask;
         }
-        keys[i] = key;
-        values[i] = value;
-        size++;
     }
 
     void remove(long key) {
@@ -85,8 +89,8 @@ final class LongIntMap {
             return;
         }
         int i = slot(key);
-        while (keys[i] != key) {
-            if (keys[i] == 0) {
+        while (table[2 * i] != key) {
+            if (table[2 * i] == 0) {
                 return;
             }
             i = (i + 1) & mask;
@@ -97,20 +101,20 @@ final class LongIntMap {
         int j = i;
         while (true) {
             j = (j + 1) & mask;
-            long k = keys[j];
+            long k = table[2 * j];
             if (k == 0) {
                 break;
             }
             int home = slot(k);
             boolean between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
             if (!between) {
-                keys[hole] = k;
-                values[hole] = values[j];
+                table[2 * hole] = k;
+                table[2 * hole + 1] = table[2 * j + 1];
                 hole = j;
             }
         }
-        keys[hole] = 0;
-        values[hole] = MISSING;
+        table[2 * hole] = 0;
+        table[2 * hole + 1] = 0;
     }
 
     int size() {

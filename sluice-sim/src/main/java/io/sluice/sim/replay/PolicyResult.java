@@ -26,12 +26,13 @@ import org.HdrHistogram.Histogram;
  * @param endpointRequests requests sent to each endpoint
  * @param series          per-endpoint load over time
  * @param wallNanos       wall-clock time the replay of this policy took
+ * @param cpuNanos        CPU time of the thread that replayed it (0 if unknown)
  */
 public record PolicyResult(String policy, long requests, long completed, long shed, Map<String, Long> failures,
                            long outputTokens, long spanNanos, Histogram ttft, Histogram e2e, Histogram queue,
                            long sloMet, long prefixHitTokens, long prefixQueries, long preemptions,
                            List<Double> endpointLoad, List<Long> endpointRequests, LoadSeries series,
-                           long wallNanos) {
+                           long wallNanos, long cpuNanos) {
 
     /** Failed requests, all reasons together. */
     public long failed() {
@@ -72,6 +73,11 @@ public record PolicyResult(String policy, long requests, long completed, long sh
     /** Fraction of arrived requests whose first token came within the objective (shed and failed ones miss). */
     public double sloAttainment() {
         return requests == 0 ? 0 : (double) sloMet / requests;
+    }
+
+    /** Simulated requests per second of the replaying thread's CPU time (0 if unknown). */
+    public double simulatedPerCpuSecond() {
+        return cpuNanos <= 0 ? 0 : requests / (cpuNanos / 1e9);
     }
 
     /** Simulated requests per second of wall time. */

@@ -142,6 +142,8 @@ final class PolicyRun implements EngineListener {
 
     PolicyResult run() {
         long wallStart = System.nanoTime();
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpuStart = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
         long scrapeEvery = config.scrapeInterval().toNanos();
         long scrapeDelay = config.scrapeDelay().toNanos();
         boolean scraping = sink != MetricsSink.NONE;
@@ -198,7 +200,7 @@ final class PolicyRun implements EngineListener {
             }
             return new PolicyResult(policy, requests, completed, shed, Map.copyOf(failures), outputTokens, span,
                     ttft, e2e, queueTime, sloMet, hits, queries, preemptions, loads, perEndpoint, series,
-                    System.nanoTime() - wallStart);
+                    System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart);
         }
     }
 

@@ -52,6 +52,7 @@ public final class ReportJson {
             p.put("endpoint_load", r.endpointLoad().stream().map(ReportJson::round).toList());
             p.put("endpoint_requests", r.endpointRequests());
             p.put("wall_seconds", round(r.wallNanos() / 1e9));
+            p.put("cpu_seconds", round(r.cpuNanos() / 1e9));
             policies.add(p);
         }
         root.put("policies", policies);

@@ -51,8 +51,13 @@ public final class ReportTable {
         for (PolicyResult r : report.policies()) {
             simulated += r.requests();
         }
-        b.append(String.format(Locale.ROOT, "simulated %,.0f requests in %.2f s of wall time (%,.0f req/s)%n",
-                simulated, report.wallNanos() / 1e9, simulated / Math.max(report.wallNanos() / 1e9, 1e-9)));
+        double cpu = 0;
+        for (PolicyResult r : report.policies()) {
+            cpu += r.cpuNanos() / 1e9;
+        }
+        b.append(String.format(Locale.ROOT, "simulated %,.0f requests in %.2f s of wall time (%,.0f req/s; "
+                + "%,.0f req per CPU-second)%n", simulated, report.wallNanos() / 1e9,
+                simulated / Math.max(report.wallNanos() / 1e9, 1e-9), cpu > 0 ? simulated / cpu : 0));
         return b.toString();
     }
 
