@@ -67,6 +67,10 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
                 rest = name.substring(prefix.length());
             }
         }
+        if (gpu == null && Gpu.named(name).isPresent()) {
+            throw new IllegalArgumentException("profile '" + name + "': no model (write " + name + "-<model>, models: "
+                    + ModelSpec.names() + ")");
+        }
         if (gpu == null) {
             throw new IllegalArgumentException("profile '" + name + "': unknown GPU (known: " + Gpu.names()
                     + "; write <gpu>-<model>[-tp<N>], e.g. a100-80g-llama3-8b)");
