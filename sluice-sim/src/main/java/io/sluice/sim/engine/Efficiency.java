@@ -4,7 +4,7 @@ package io.sluice.sim.engine;
  * How close vLLM gets to the hardware's peaks, per kind of work: the calibration knobs of the cost model.
  *
  * <p>Defaults come from the calibration in docs/simulator.md: decode of an 8B model at batch 1 reaches about 77-80 %
- * of HBM bandwidth on an A100 (a published vLLM sweep), large GEMMs about 55 % of dense BF16 peak, attention
+ * of HBM bandwidth on an A100 (a published vLLM sweep), large GEMMs about 65 % of dense BF16 peak (fitted to published prefill-bound runs), attention
  * less (it is split into many small kernels). The per-iteration overhead is the scheduler, sampling and kernel
  * launch time that CUDA graphs do not hide.
  *
@@ -19,7 +19,7 @@ public record Efficiency(double gemmCompute, double weightBandwidth, double atte
                          double attentionBandwidth, long iterationOverheadNanos, long allReduceLatencyNanos) {
 
     /** The calibrated defaults. */
-    public static final Efficiency DEFAULT = new Efficiency(0.55, 0.80, 0.45, 0.70, 400_000, 8_000);
+    public static final Efficiency DEFAULT = new Efficiency(0.65, 0.80, 0.50, 0.70, 400_000, 8_000);
 
     /** Checks the ranges. */
     public Efficiency {

@@ -571,12 +571,43 @@ public final class Engine {
     }
 
     private void preempt(EngineRequest r) {
+        cacheForRecompute(r);
         leaveRunning(r);
         r.computed = 0;
         r.state = EngineRequest.WAITING;
         r.preemptions++;
         preemptions++;
         waiting.addFirst(r);
+    }
+
+    /**
+     * Before a preempted request frees its blocks, gives every full block it computed a hash unique to the request
+     * (chained after its prompt's hashes), so the blocks stay in the prefix cache and its recompute finds them,
+     * as in vLLM, where every full block is hashed from its token ids. Done here rather than at allocation because
+     * no other request can ever match them: only the recompute needs them, and only after a preemption.
+     */
+    private void cacheForRecompute(EngineRequest r) {
+        int full = r.computed / Profile.BLOCK_TOKENS;
+        long[] old = r.blockHashes;
+        if (full <= old.length || r.privateBlocks == 0 || r.heldHashed < old.length) {
+            return;
+        }
+        long[] hashes = Arrays.copyOf(old, full);
+        long previous = old.length == 0 ? 0 : old[old.length - 1];
+        long salt = 0x5EED_0000_0000_0000L ^ r.id;
+        for (int i = old.length; i < full; i++) {
+            previous = io.sluice.inference.PromptHasher.nextSynthetic(previous, salt + i);
+            hashes[i] = previous;
+        }
+        int[] slots = r.slots == null ? new int[full] : Arrays.copyOf(r.slots, full);
+        int adopt = Math.min(full - old.length, r.privateBlocks);
+        for (int i = 0; i < adopt; i++) {
+            slots[old.length + i] = kv.adoptPrivate(hashes[old.length + i]);
+        }
+        r.blockHashes = hashes;
+        r.slots = slots;
+        r.heldHashed = old.length + adopt;
+        r.privateBlocks -= adopt;
     }
 
     /** Frees a request's blocks, last block first, and its LoRA slot use. */

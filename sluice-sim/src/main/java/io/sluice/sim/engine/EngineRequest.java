@@ -21,7 +21,8 @@ public final class EngineRequest {
     final long id;
     final int promptTokens;
     final int maxTokens;
-    final long[] blockHashes;
+    /** Hashes of the full blocks that may be cached: the prompt's, extended when the request is preempted. */
+    long[] blockHashes;
     final String adapter;
     final EngineListener listener;
     private Object attachment;

@@ -118,6 +118,21 @@ final class KvCache {
         return slot;
     }
 
+    /**
+     * Registers a block its request already holds as private under a hash, so that it stays cached once freed;
+     * returns the slot, or {@link LongIntMap#MISSING} if the hash is taken (the block stays private).
+     */
+    int adoptPrivate(long hash) {
+        if (index.get(hash) != LongIntMap.MISSING) {
+            return LongIntMap.MISSING;
+        }
+        int slot = freeSlots[--freeSlotCount];
+        slotHash[slot] = hash;
+        slotRefs[slot] = 1;
+        index.put(hash, slot);
+        return slot;
+    }
+
     /** Allocates blocks that hold no prompt block (generated tokens, a partial block). */
     void allocatePrivate(int n) {
         int clean = Math.min(n, cleanFree);

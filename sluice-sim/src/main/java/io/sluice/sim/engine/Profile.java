@@ -13,7 +13,7 @@ import java.util.Optional;
  *
  * <p>The KV cache gets what vLLM gives it: {@code gpu_memory_utilization} (0.9) of device memory, less the
  * weight shard, less a reserve for activations, CUDA graphs and communication buffers (vLLM measures these with a
- * profiling run; 3 GiB here). Scheduler limits are vLLM V1's OpenAI-server defaults: 8,192 batched tokens and
+ * profiling run; 2 GiB here). Scheduler limits are vLLM V1's OpenAI-server defaults: 8,192 batched tokens and
  * 1,024 sequences on GPUs of 70 GiB or more other than the A100, 2,048 and 256 elsewhere.
  *
  * @param name                the profile name
@@ -39,7 +39,7 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
     public static final double GPU_MEMORY_UTILIZATION = 0.9;
 
     /** Memory kept for activations, CUDA graphs and NCCL buffers, per GPU. */
-    public static final long RUNTIME_RESERVE_BYTES = 3L << 30;
+    public static final long RUNTIME_RESERVE_BYTES = 2L << 30;
 
     /** Checks the limits. */
     public Profile {
