@@ -189,6 +189,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 config = config.withThreads(threads);
             }
             Optional<Spike> burst = spike == null ? Optional.empty() : Optional.of(Spike.parse(spike));
+            config = config.withSpike(burst);
             Supplier<RequestStream> workload = workload(burst);
             String name;
             try (RequestStream probe = workload.get()) {

@@ -27,12 +27,13 @@ import org.HdrHistogram.Histogram;
  * @param series          per-endpoint load over time
  * @param wallNanos       wall-clock time the replay of this policy took
  * @param cpuNanos        CPU time of the thread that replayed it (0 if unknown)
+ * @param spikeTtft       time to first token of requests that arrived during the spike window (empty if none)
  */
 public record PolicyResult(String policy, long requests, long completed, long shed, Map<String, Long> failures,
                            long outputTokens, long spanNanos, Histogram ttft, Histogram e2e, Histogram queue,
                            long sloMet, long prefixHitTokens, long prefixQueries, long preemptions,
                            List<Double> endpointLoad, List<Long> endpointRequests, LoadSeries series,
-                           long wallNanos, long cpuNanos) {
+                           long wallNanos, long cpuNanos, Histogram spikeTtft) {
 
     /** Failed requests, all reasons together. */
     public long failed() {

@@ -83,6 +83,9 @@ final class PolicyRun implements EngineListener {
     private final Histogram ttft = new Histogram(3);
     private final Histogram e2e = new Histogram(3);
     private final Histogram queueTime = new Histogram(3);
+    private final Histogram spikeTtft = new Histogram(3);
+    private final long spikeStart;
+    private final long spikeEnd;
     private final Map<String, Long> failures = new TreeMap<>();
     private final long sloNanos;
     private long requests;
@@ -101,6 +104,8 @@ final class PolicyRun implements EngineListener {
         this.progress = progress;
         this.virtualNanos = virtualNanos;
         this.sloNanos = config.sloTtft().toNanos();
+        this.spikeStart = config.spike().map(s -> s.start().toNanos()).orElse(Long.MAX_VALUE);
+        this.spikeEnd = config.spike().map(s -> s.start().plus(s.duration()).toNanos()).orElse(Long.MIN_VALUE);
         List<Profile> servers = config.fleet().servers();
         int n = servers.size();
         PoolConfig poolConfig = poolConfig(policy, servers);
@@ -200,7 +205,8 @@ final class PolicyRun implements EngineListener {
             }
             return new PolicyResult(policy, requests, completed, shed, Map.copyOf(failures), outputTokens, span,
                     ttft, e2e, queueTime, sloMet, hits, queries, preemptions, loads, perEndpoint, series,
-                    System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart);
+                    System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart,
+                    spikeTtft);
         }
     }
 
@@ -275,6 +281,9 @@ final class PolicyRun implements EngineListener {
         Flight f = (Flight) r.attachment();
         long t = nowNanos - f.arrival;
         ttft.recordValue(Math.max(0, t / 1000));
+        if (f.arrival >= spikeStart && f.arrival < spikeEnd) {
+            spikeTtft.recordValue(Math.max(0, t / 1000));
+        }
         queueTime.recordValue(Math.max(0, (r.firstScheduledNanos() - f.arrival) / 1000));
         if (t <= f.sloNanos) {
             sloMet++;

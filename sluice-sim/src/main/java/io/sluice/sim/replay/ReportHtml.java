@@ -47,6 +47,14 @@ public final class ReportHtml {
                 .append(ReportTable.time(report.sloTtft().toMillis())).append(", seed ").append(report.seed())
                 .append(".</p>\n");
         table(b, report);
+        for (PolicyResult r : report.policies()) {
+            if (r.spikeTtft().getTotalCount() > 0) {
+                b.append("<p>During the spike window, <b>").append(esc(r.policy())).append("</b>: TTFT p50 ")
+                        .append(ReportTable.time(PolicyResult.millis(r.spikeTtft(), 50))).append(", p99 ")
+                        .append(ReportTable.time(PolicyResult.millis(r.spikeTtft(), 99))).append(" (")
+                        .append(r.spikeTtft().getTotalCount()).append(" requests).</p>\n");
+            }
+        }
         b.append("<h2>Time to first token (CDF)</h2>\n");
         cdf(b, report);
         b.append("<h2>In-flight requests per endpoint over time</h2>\n");

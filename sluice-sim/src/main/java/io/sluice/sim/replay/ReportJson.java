@@ -49,6 +49,10 @@ public final class ReportJson {
             p.put("load_imbalance", round(r.loadImbalance()));
             p.put("slo_attainment", round(r.sloAttainment()));
             p.put("preemptions", r.preemptions());
+            if (r.spikeTtft().getTotalCount() > 0) {
+                p.put("spike_ttft_ms", Map.of("p50", ms(r, r.spikeTtft(), 50), "p90", ms(r, r.spikeTtft(), 90),
+                        "p99", ms(r, r.spikeTtft(), 99), "requests", r.spikeTtft().getTotalCount()));
+            }
             p.put("endpoint_load", r.endpointLoad().stream().map(ReportJson::round).toList());
             p.put("endpoint_requests", r.endpointRequests());
             p.put("wall_seconds", round(r.wallNanos() / 1e9));

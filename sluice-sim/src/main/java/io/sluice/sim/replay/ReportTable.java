@@ -47,6 +47,16 @@ public final class ReportTable {
         for (String[] row : rows) {
             line(b, row, widths);
         }
+        boolean spike = report.policies().stream().anyMatch(r -> r.spikeTtft().getTotalCount() > 0);
+        if (spike) {
+            b.append("requests that arrived during the spike:").append(System.lineSeparator());
+            for (PolicyResult r : report.policies()) {
+                b.append(String.format(Locale.ROOT, "  %-" + widths[0] + "s  TTFT p50 %s  p90 %s  p99 %s  "
+                        + "(%,d requests)%n", r.policy(), time(PolicyResult.millis(r.spikeTtft(), 50)),
+                        time(PolicyResult.millis(r.spikeTtft(), 90)), time(PolicyResult.millis(r.spikeTtft(), 99)),
+                        r.spikeTtft().getTotalCount()));
+            }
+        }
         double simulated = 0;
         for (PolicyResult r : report.policies()) {
             simulated += r.requests();
