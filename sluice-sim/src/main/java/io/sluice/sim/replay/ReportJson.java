@@ -41,16 +41,16 @@ public final class ReportJson {
             p.put("failures", r.failures());
             p.put("throughput_rps", round(r.throughputRps()));
             p.put("output_tokens_per_s", round(r.outputTokensPerSecond()));
-            p.put("ttft_ms", Map.of("p50", ms(r, r.ttft(), 50), "p90", ms(r, r.ttft(), 90),
+            p.put("ttft_ms", ordered("p50", ms(r, r.ttft(), 50), "p90", ms(r, r.ttft(), 90),
                     "p99", ms(r, r.ttft(), 99)));
-            p.put("e2e_ms", Map.of("p50", ms(r, r.e2e(), 50), "p99", ms(r, r.e2e(), 99)));
-            p.put("queue_ms", Map.of("p99", ms(r, r.queue(), 99)));
+            p.put("e2e_ms", ordered("p50", ms(r, r.e2e(), 50), "p99", ms(r, r.e2e(), 99)));
+            p.put("queue_ms", ordered("p99", ms(r, r.queue(), 99)));
             p.put("prefix_hit_ratio", round(r.prefixHitRatio()));
             p.put("load_imbalance", round(r.loadImbalance()));
             p.put("slo_attainment", round(r.sloAttainment()));
             p.put("preemptions", r.preemptions());
             if (r.spikeTtft().getTotalCount() > 0) {
-                p.put("spike_ttft_ms", Map.of("p50", ms(r, r.spikeTtft(), 50), "p90", ms(r, r.spikeTtft(), 90),
+                p.put("spike_ttft_ms", ordered("p50", ms(r, r.spikeTtft(), 50), "p90", ms(r, r.spikeTtft(), 90),
                         "p99", ms(r, r.spikeTtft(), 99), "requests", r.spikeTtft().getTotalCount()));
             }
             p.put("endpoint_load", r.endpointLoad().stream().map(ReportJson::round).toList());
@@ -61,6 +61,14 @@ public final class ReportJson {
         }
         root.put("policies", policies);
         return root;
+    }
+
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return m;
     }
 
     private static double ms(PolicyResult r, org.HdrHistogram.Histogram h, double percentile) {

@@ -18,6 +18,7 @@ public final class Generator implements RequestStream {
 
     private static final long FRESH_IDS = 1L << 40;
     private static final int MAX_PROMPT = 100_000;
+    private static final long[] NO_IDS = new long[0];
 
     private record Turn(TraceRequest request, int turnsLeft, long sessionIndex) implements Comparable<Turn> {
         @Override
@@ -113,8 +114,11 @@ public final class Generator implements RequestStream {
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = i < shared ? ((long) group << 24) + i : nextId++;
             }
-        } else {
+        } else if (w.turns() > 1) {
             ids = freshIds(prompt / 16);
+        } else {
+            // Nothing can share this prompt: no ids, so the engines keep its blocks private (never matched).
+            ids = NO_IDS;
         }
         long session = sessions++;
         Optional<String> adapter = w.adapters() > 0
