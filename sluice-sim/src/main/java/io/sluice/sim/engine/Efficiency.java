@@ -3,9 +3,9 @@ package io.sluice.sim.engine;
 /**
  * How close vLLM gets to the hardware's peaks, per kind of work: the calibration knobs of the cost model.
  *
- * <p>Defaults come from the calibration in docs/simulator.md: decode of an 8B model at batch 1 reaches about 77-80 %
- * of HBM bandwidth on an A100 (a published vLLM sweep), large GEMMs about 65 % of dense BF16 peak (fitted to published prefill-bound runs), attention
- * less (it is split into many small kernels). The per-iteration overhead is the scheduler, sampling and kernel
+ * <p>Defaults come from the calibration in docs/simulator.md: decode of an 8B model at batch 1 reaches about
+ * 77-80 % of HBM bandwidth on an A100 (a published vLLM sweep), large GEMMs about 65 % of dense BF16 peak (fitted
+ * to published prefill-bound runs), attention less (it is split into many small kernels). The per-iteration overhead is the scheduler, sampling and kernel
  * launch time that CUDA graphs do not hide.
  *
  * @param gemmCompute            fraction of peak FLOP/s reached by the linear layers

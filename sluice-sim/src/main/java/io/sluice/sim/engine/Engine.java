@@ -47,11 +47,12 @@ public final class Engine {
         }
     }
 
-    private static final int MAX_FUSED_STEPS = 1 << 16;
+    static final int MAX_FUSED_STEPS = 1 << 16;
 
     private final Profile profile;
     private final CostModel cost;
     private final KvCache kv;
+    private final BlockTable blocks;
     private final LoraSlots loras;
     private final Faults faults;
     private final SplittableRandom random;
@@ -93,6 +94,7 @@ public final class Engine {
         this.profile = profile;
         this.cost = new CostModel(profile);
         this.kv = new KvCache(profile.kvBlocks());
+        this.blocks = new BlockTable(kv);
         this.loras = new LoraSlots(profile.maxLoras());
         this.faults = options.faults();
         this.random = new SplittableRandom(options.seed());
@@ -209,7 +211,7 @@ public final class Engine {
             EngineRequest r = running.get(i);
             int n = Math.min(r.tokens - r.computed, budget);
             boolean self = false;
-            while (!ensureBlocks(r, r.computed + n)) {
+            while (!blocks.ensure(r, r.computed + n)) {
                 EngineRequest victim = running.remove(running.size() - 1);
                 preempt(victim);
                 preempted = true;
@@ -259,7 +261,7 @@ public final class Engine {
             }
             int hitTokens = hit * Profile.BLOCK_TOKENS;
             int n = Math.min(r.tokens - hitTokens, budget);
-            int newBlocks = blocksFor(hitTokens + n) - hit;
+            int newBlocks = BlockTable.blocksFor(hitTokens + n) - hit;
             if (newBlocks + evictable > kv.freeBlocks()) {
                 waiting.addFirst(r);
                 break;
@@ -278,7 +280,7 @@ public final class Engine {
                 r.firstScheduledNanos = now;
                 r.cachedTokens = hitTokens;
             }
-            if (!ensureBlocks(r, r.computed + n)) {
+            if (!blocks.ensure(r, r.computed + n)) {
                 throw new IllegalStateException("KV accounting error admitting request " + r.id);
             }
             if (loras.start(r.adapterId)) {
@@ -322,14 +324,14 @@ public final class Engine {
         steps = 1;
         double duration;
         if (fuse && allDecode && !preempted && !admitted && batchSize == running.size()) {
-            int k = fusableSteps();
+            int k = blocks.fusableSteps(batch, batchSize, MAX_FUSED_STEPS);
             if (k > 1) {
                 fused = true;
                 steps = k;
                 stepFixed = cost.fixedNanos(batchSize, batchSize);
                 stepKv0 = kvRead;
                 stepGrowth = batchSize;
-                allocateFused(k);
+                blocks.allocateFused(batch, batchSize, k);
             }
         }
         if (fused) {
@@ -364,61 +366,6 @@ public final class Engine {
         }
         double left = 1 - (double) (now - readyNanos) / cold;
         return left <= 0 ? 1 : 1 + (faults.coldFactor() - 1) * Math.min(1, left);
-    }
-
-    /** The most decode iterations that can run unchanged: until someone finishes or the KV cache is full. */
-    private int fusableSteps() {
-        int kmax = MAX_FUSED_STEPS;
-        for (int i = 0; i < batchSize; i++) {
-            EngineRequest r = batch[i];
-            kmax = Math.min(kmax, r.maxTokens - r.generated);
-            if (r.resetAfter > 0) {
-                kmax = Math.min(kmax, r.resetAfter - r.generated);
-            }
-        }
-        if (kmax <= 1) {
-            return 1;
-        }
-        int free = kv.freeBlocks();
-        if (fusedBlocks(kmax) <= free) {
-            return kmax;
-        }
-        int lo = 1;
-        int hi = kmax;
-        while (hi - lo > 1) {
-            int mid = (lo + hi) >>> 1;
-            if (fusedBlocks(mid) <= free) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    private long fusedBlocks(int k) {
-        long need = 0;
-        for (int i = 0; i < batchSize; i++) {
-            EngineRequest r = batch[i];
-            int extra = blocksFor(r.computed + k) - (r.heldHashed + r.privateBlocks);
-            if (extra > 0) {
-                need += extra;
-            }
-        }
-        return need;
-    }
-
-    private void allocateFused(int k) {
-        int total = 0;
-        for (int i = 0; i < batchSize; i++) {
-            EngineRequest r = batch[i];
-            int extra = blocksFor(r.computed + k) - (r.heldHashed + r.privateBlocks);
-            if (extra > 0) {
-                r.privateBlocks += extra;
-                total += extra;
-            }
-        }
-        kv.allocatePrivate(total);
     }
 
     /**
@@ -479,7 +426,7 @@ public final class Engine {
                 r.tokens += steps;
                 r.generated += steps;
                 produced = steps;
-                int excess = r.heldHashed + r.privateBlocks - blocksFor(r.computed + 1);
+                int excess = r.heldHashed + r.privateBlocks - BlockTable.blocksFor(r.computed + 1);
                 if (excess > 0) {
                     r.privateBlocks -= excess;
                     kv.releasePrivate(excess);
@@ -543,35 +490,8 @@ public final class Engine {
         batchSize++;
     }
 
-    /** Makes the request hold blocks for {@code target} tokens, or returns false if the cache cannot. */
-    private boolean ensureBlocks(EngineRequest r, int target) {
-        int have = r.heldHashed + r.privateBlocks;
-        int need = blocksFor(target) - have;
-        if (need <= 0) {
-            return true;
-        }
-        if (need > kv.freeBlocks()) {
-            return false;
-        }
-        long[] hashes = r.blockHashes;
-        int p = have;
-        while (need > 0 && p < hashes.length) {
-            if (r.slots == null) {
-                r.slots = new int[hashes.length];
-            }
-            r.slots[r.heldHashed++] = kv.allocateHashed(hashes[p]);
-            p++;
-            need--;
-        }
-        if (need > 0) {
-            kv.allocatePrivate(need);
-            r.privateBlocks += need;
-        }
-        return true;
-    }
-
     private void preempt(EngineRequest r) {
-        cacheForRecompute(r);
+        blocks.cacheForRecompute(r);
         leaveRunning(r);
         r.computed = 0;
         r.state = EngineRequest.WAITING;
@@ -580,49 +500,9 @@ public final class Engine {
         waiting.addFirst(r);
     }
 
-    /**
-     * Before a preempted request frees its blocks, gives every full block it computed a hash unique to the request
-     * (chained after its prompt's hashes), so the blocks stay in the prefix cache and its recompute finds them,
-     * as in vLLM, where every full block is hashed from its token ids. Done here rather than at allocation because
-     * no other request can ever match them: only the recompute needs them, and only after a preemption.
-     */
-    private void cacheForRecompute(EngineRequest r) {
-        int full = r.computed / Profile.BLOCK_TOKENS;
-        long[] old = r.blockHashes;
-        if (full <= old.length || r.privateBlocks == 0 || r.heldHashed < old.length) {
-            return;
-        }
-        long[] hashes = Arrays.copyOf(old, full);
-        long previous = old.length == 0 ? 0 : old[old.length - 1];
-        long salt = 0x5EED_0000_0000_0000L ^ r.id;
-        for (int i = old.length; i < full; i++) {
-            previous = io.sluice.inference.PromptHasher.nextSynthetic(previous, salt + i);
-            hashes[i] = previous;
-        }
-        int[] slots = r.slots == null ? new int[full] : Arrays.copyOf(r.slots, full);
-        int adopt = Math.min(full - old.length, r.privateBlocks);
-        for (int i = 0; i < adopt; i++) {
-            slots[old.length + i] = kv.adoptPrivate(hashes[old.length + i]);
-        }
-        r.blockHashes = hashes;
-        r.slots = slots;
-        r.heldHashed = old.length + adopt;
-        r.privateBlocks -= adopt;
-    }
-
     /** Frees a request's blocks, last block first, and its LoRA slot use. */
     private void leaveRunning(EngineRequest r) {
-        for (int i = r.heldHashed - 1; i >= 0; i--) {
-            int slot = r.slots[i];
-            if (slot >= 0) {
-                kv.releaseHashed(slot);
-            } else {
-                kv.releasePrivate(1);
-            }
-        }
-        kv.releasePrivate(r.privateBlocks);
-        r.heldHashed = 0;
-        r.privateBlocks = 0;
+        blocks.release(r);
         loras.stop(r.adapterId);
     }
 
@@ -631,10 +511,6 @@ public final class Engine {
         r.finishNanos = now;
         failedCount++;
         r.listener.onFailed(r, failure, now);
-    }
-
-    private static int blocksFor(int tokens) {
-        return (tokens + Profile.BLOCK_TOKENS - 1) / Profile.BLOCK_TOKENS;
     }
 
     /** Requests in the running batch. */

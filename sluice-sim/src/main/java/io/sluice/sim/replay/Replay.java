@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,12 +37,24 @@ public final class Replay {
     }
 
     /**
-     * Runs every policy.
+     * Runs every policy, quietly.
      *
-     * @param progress where the progress line goes (a terminal's stderr), or null for none
+     * @throws IllegalArgumentException if a policy is unknown or unavailable (before anything runs)
+     */
+    public ReplayReport run(String traceName) throws InterruptedException {
+        return run(traceName, Optional.empty());
+    }
+
+    /**
+     * Runs every policy, rewriting a progress line on {@code progress} (a terminal's stderr) while they run.
+     *
      * @throws IllegalArgumentException if a policy is unknown or unavailable (before anything runs)
      */
     public ReplayReport run(String traceName, PrintStream progress) throws InterruptedException {
+        return run(traceName, Optional.of(progress));
+    }
+
+    private ReplayReport run(String traceName, Optional<PrintStream> progress) throws InterruptedException {
         List<String> policies = config.policies();
         for (String p : policies) {
             config.routing().create(PolicyRun.poolConfig(p, config.fleet().servers().subList(0, 1)),
@@ -75,10 +88,10 @@ public final class Replay {
                     }
                 }
             }
-            if (progress != null) {
-                progress.print("\r\033[K");
-                progress.flush();
-            }
+            progress.ifPresent(p -> {
+                p.print("\r\033[K");
+                p.flush();
+            });
             long requests = results.isEmpty() ? 0 : results.get(0).requests();
             return new ReplayReport(traceName, config.fleet().spec(), requests, config.sloTtft(), config.seed(),
                     results, System.nanoTime() - start);
@@ -93,11 +106,12 @@ public final class Replay {
         }
     }
 
-    private static void printProgress(PrintStream out, List<String> policies, List<AtomicLong> counts,
-                                      List<AtomicLong> clocks, long start) {
-        if (out == null) {
+    private static void printProgress(Optional<PrintStream> progress, List<String> policies,
+                                      List<AtomicLong> counts, List<AtomicLong> clocks, long start) {
+        if (progress.isEmpty()) {
             return;
         }
+        PrintStream out = progress.get();
         StringBuilder b = new StringBuilder("\r\033[Kreplaying");
         long total = 0;
         for (int i = 0; i < policies.size(); i++) {

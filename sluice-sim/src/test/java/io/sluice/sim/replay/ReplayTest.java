@@ -30,7 +30,7 @@ class ReplayTest {
     }
 
     private static ReplayReport run(ReplayConfig config, Supplier<RequestStream> workload) throws Exception {
-        return new Replay(config, workload).run("test", null);
+        return new Replay(config, workload).run("test");
     }
 
     @Test
