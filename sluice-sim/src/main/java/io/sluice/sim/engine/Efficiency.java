@@ -5,8 +5,8 @@ package io.sluice.sim.engine;
  *
  * <p>Defaults come from the calibration in docs/simulator.md: decode of an 8B model at batch 1 reaches about
  * 77-80 % of HBM bandwidth on an A100 (a published vLLM sweep), large GEMMs about 65 % of dense BF16 peak (fitted
- * to published prefill-bound runs), attention less (it is split into many small kernels). The per-iteration overhead is the scheduler, sampling and kernel
- * launch time that CUDA graphs do not hide.
+ * to published prefill-bound runs), attention less (it is split into many small kernels). The per-iteration
+ * overhead is the scheduler, sampling and kernel launch time that CUDA graphs do not hide.
  *
  * @param gemmCompute            fraction of peak FLOP/s reached by the linear layers
  * @param weightBandwidth        fraction of peak bandwidth reached when streaming weights

@@ -159,8 +159,8 @@ class SimServerIT {
         }
         String metrics = get("/metrics").body();
         assertThat(metrics).contains("vllm:time_to_first_token_seconds_bucket",
-                "vllm:e2e_request_latency_seconds_count", "vllm:cache_config_info", "vllm:lora_requests_info", "vllm:prefix_cache_queries_total",
-                "vllm:kv_cache_usage_perc");
+                "vllm:e2e_request_latency_seconds_count", "vllm:cache_config_info", "vllm:lora_requests_info",
+                "vllm:prefix_cache_queries_total", "vllm:kv_cache_usage_perc");
         assertThat(gauge(metrics, "vllm:e2e_request_latency_seconds_count")).isGreaterThanOrEqualTo(10);
     }
 
