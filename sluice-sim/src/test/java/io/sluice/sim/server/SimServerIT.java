@@ -230,4 +230,35 @@ class SimServerIT {
             assertThat(JSON.readTree(res.body()).path("error").path("type").asString()).isEqualTo("server_error");
         }
     }
+
+    @Test
+    void aClientThatGoesAwayFreesItsPlaceInTheBatch() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.ports().get(0))) {
+            String body = "{\"model\":\"llama-3-8b\",\"prompt\":\"bye\",\"max_tokens\":3000,\"stream\":true}";
+            s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                    + "content-length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+            byte[] some = new byte[512];
+            assertThat(s.getInputStream().read(some)).isPositive();
+            await().atMost(Duration.ofSeconds(5)).until(() ->
+                    gauge(get("/metrics").body(), "vllm:num_requests_running") >= 1);
+        }
+        // 3,000 tokens would take 30 s; the abort frees the request at once.
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() ->
+                gauge(get("/metrics").body(), "vllm:num_requests_running") == 0);
+    }
+
+    @Test
+    void replicasListenOnConsecutivePorts() throws Exception {
+        int base;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            base = probe.getLocalPort();
+        }
+        try (SimServer two = SimServer.start(SimOptions.of(Profile.of("h100-llama3-8b")).withReplicas(2)
+                .withAddress("127.0.0.1", base))) {
+            assertThat(two.ports()).containsExactly(base, base + 1);
+            HttpResponse<String> res = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + (base + 1)
+                    + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(res.statusCode()).isEqualTo(200);
+        }
+    }
 }
