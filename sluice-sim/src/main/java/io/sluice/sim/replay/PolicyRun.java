@@ -135,7 +135,8 @@ final class PolicyRun implements EngineListener {
                 .append(policy).append("\n    endpoints:\n");
         for (int i = 0; i < servers.size(); i++) {
             yaml.append("      - { address: \"10.").append(i >> 16 & 255).append('.').append(i >> 8 & 255)
-                    .append('.').append(i & 255).append(":8000\", labels: { profile: ")
+                    .append('.').append(i & 255).append(":8000\", models: [\"")
+                    .append(servers.get(i).model().servedName()).append("\"], labels: { profile: ")
                     .append(servers.get(i).name()).append(" } }\n");
         }
         try {
