@@ -108,13 +108,13 @@ final class KvCache {
      */
     int allocateHashed(long hash) {
         takePhysical();
-        if (index.get(hash) != LongIntMap.MISSING) {
+        int slot = freeSlots[freeSlotCount - 1];
+        if (!index.putIfAbsent(hash, slot)) {
             return LongIntMap.MISSING;
         }
-        int slot = freeSlots[--freeSlotCount];
+        freeSlotCount--;
         slotHash[slot] = hash;
         slotRefs[slot] = 1;
-        index.put(hash, slot);
         return slot;
     }
 

@@ -52,6 +52,33 @@ final class LongIntMap {
         }
     }
 
+    /** Puts a key that is absent and returns true, or returns false and changes nothing if it is present. */
+    boolean putIfAbsent(long key, int value) {
+        if (key == 0) {
+            if (hasZeroKey) {
+                return false;
+            }
+            hasZeroKey = true;
+            zeroValue = value;
+            size++;
+            return true;
+        }
+        int i = slot(key);
+        while (true) {
+            long k = table[2 * i];
+            if (k == key) {
+                return false;
+            }
+            if (k == 0) {
+                table[2 * i] = key;
+                table[2 * i + 1] = value;
+                size++;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /** Puts a key, replacing its value if present. */
     void put(long key, int value) {
         if (key == 0) {

@@ -54,22 +54,32 @@ public record TraceRequest(long arrivalNanos, int promptTokens, int outputTokens
     }
 
     /**
-     * The chained hashes of the prompt's full 16-token blocks: each id becomes {@code blockTokens / 16} synthetic
-     * blocks ({@link PromptHasher#nextSynthetic}), chained across ids, so two prompts share exactly the hashes of
-     * the blocks their ids say they share.
+     * The chained hashes of the prompt's full 16-token blocks. Each id extends the chain with
+     * {@link PromptHasher#nextSynthetic} (so an id's hash covers every id before it); an id of {@code blockTokens}
+     * tokens stands for {@code blockTokens / 16} blocks, whose hashes are the id's chained hash mixed with the
+     * block's index (SplitMix64's finalizer, a bijection, so they are distinct). Two prompts therefore share
+     * exactly the 16-token blocks their ids say they share, at one seeded XXH3 per id rather than per block.
      */
     public long[] blockHashes() {
         int full = promptTokens / PromptHasher.TOKENS_PER_BLOCK;
         int per = blockTokens / PromptHasher.TOKENS_PER_BLOCK;
         int n = Math.min(full, blockIds.length * per);
         long[] out = new long[n];
-        long previous = 0;
+        long chain = 0;
         for (int i = 0; i < n; i++) {
-            long id = blockIds[i / per];
-            long sub = per == 1 ? id : id * per + i % per;
-            previous = PromptHasher.nextSynthetic(previous, sub);
-            out[i] = previous;
+            int k = i % per;
+            if (k == 0) {
+                chain = PromptHasher.nextSynthetic(chain, blockIds[i / per]);
+            }
+            out[i] = per == 1 ? chain : mix(chain + (k + 1) * 0x9E3779B97F4A7C15L);
         }
         return out;
+    }
+
+    /** SplitMix64's output function (Steele, Lea, Flood, "Fast splittable pseudorandom number generators", 2014). */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 }
