@@ -19,6 +19,12 @@ public final class LoadStats {
     /** Decay constant τ of the latency EWMA. */
     public static final long DEFAULT_DECAY_NANOS = 10_000_000_000L;
 
+    /** A failure counts as this many times the latency estimate, so repeated failures compound. */
+    public static final double FAILURE_LATENCY_FACTOR = 4;
+
+    /** The estimate a failure multiplies when the endpoint has none yet (or a smaller one). */
+    public static final long FAILURE_LATENCY_FLOOR_NANOS = 10_000_000L;
+
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeConnections = new AtomicInteger();
     private final LongAdder requests = new LongAdder();
@@ -108,6 +114,21 @@ public final class LoadStats {
         long elapsed = Math.max(0, nowNanos - last);
         double w = Math.exp(-(double) elapsed / decayNanos);
         latencyEwmaNanos = current * w + sampleNanos * (1 - w);
+    }
+
+    /**
+     * Adds a failed request to the peak EWMA as a penalised latency: {@code max(elapsed, FAILURE_LATENCY_FACTOR ×
+     * max(estimate, FAILURE_LATENCY_FLOOR_NANOS))}. A connection refused in a millisecond must not make an endpoint
+     * look fast; one failure is forgotten over a few τ, while repeated failures multiply the estimate each time.
+     *
+     * @param nowNanos    the clock reading when the failure was seen
+     * @param elapsedNanos how long the request had been running
+     * @param decayNanos  the decay constant τ
+     */
+    public void recordFailureLatency(long nowNanos, long elapsedNanos, long decayNanos) {
+        double base = Math.max(latencyEwmaNanos, FAILURE_LATENCY_FLOOR_NANOS);
+        double penalised = Math.max(elapsedNanos, FAILURE_LATENCY_FACTOR * base);
+        recordLatency(nowNanos, (long) Math.min(penalised, Long.MAX_VALUE / 2.0), decayNanos);
     }
 
     /**
