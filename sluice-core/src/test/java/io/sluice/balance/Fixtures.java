@@ -21,6 +21,12 @@ import java.util.random.RandomGenerator;
 /** Pools, configs and counting helpers for the balancing tests. */
 final class Fixtures {
 
+    /**
+     * Allocation a measured loop may show without a pick allocating: a one-off from deoptimisation or class
+     * initialisation elsewhere in the JVM. One object per pick would be at least 16 bytes × 10,000.
+     */
+    static final long STRAY_ALLOCATION_BYTES = 1024;
+
     private Fixtures() {
     }
 
@@ -105,5 +111,24 @@ final class Fixtures {
     static int addressIndex(Member m) {
         String[] parts = m.address().host().split("\\.");
         return Integer.parseInt(parts[2]) * 250 + Integer.parseInt(parts[3]) - 1;
+    }
+
+    /**
+     * Bytes the current thread allocates while running {@code body} {@code times} times, after running it as many
+     * times to let the JIT compile it (the measurement's own overhead is subtracted).
+     */
+    static long allocatedBytes(int times, Runnable body) {
+        for (int i = 0; i < times * 5; i++) {
+            body.run();
+        }
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long calibrate = threads.getCurrentThreadAllocatedBytes();
+        long overhead = threads.getCurrentThreadAllocatedBytes() - calibrate;
+        long before = threads.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < times; i++) {
+            body.run();
+        }
+        return threads.getCurrentThreadAllocatedBytes() - before - overhead;
     }
 }
