@@ -65,6 +65,16 @@ public final class Balancers {
         return built;
     }
 
+    /** {@code round-robin}. */
+    public static LoadBalancer roundRobin(Supplier<RandomGenerator> random) {
+        return new RoundRobin(random);
+    }
+
+    /** {@code least-connections}. */
+    public static LoadBalancer leastConnections(Supplier<RandomGenerator> random) {
+        return new LeastConnections(false, random);
+    }
+
     /** Requests a pool's hash policy sent to its fallback for want of a key; 0 for other policies. */
     public static long keylessRequests(LoadBalancer balancer) {
         LoadBalancer b = balancer instanceof StickyBalancer s ? s.policy() : balancer;
