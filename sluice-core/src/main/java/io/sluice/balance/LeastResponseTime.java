@@ -30,6 +30,10 @@ import java.util.random.RandomGenerator;
  * <p>Failures feed the estimate as a penalised latency ({@link LoadStats#recordFailureLatency}): a fast failure
  * must not make an endpoint look fast. An endpoint that answered {@code Retry-After} is left alone until that time
  * ({@link LoadStats#penalised}) as long as another candidate is not.
+ *
+ * <p>Cost: two estimates decay by the same factor from their last samples until now, so a comparison needs only
+ * {@code exp((stamp_b − stamp_a)/τ)}: one {@code exp} and no clock read per pick. The clock is read only when one
+ * of the two choices has a {@code Retry-After} on record or no latency sample yet.
  */
 final class LeastResponseTime implements LoadBalancer {
 
@@ -102,7 +106,6 @@ final class LeastResponseTime implements LoadBalancer {
             if (n == 1) {
                 return candidates[0];
             }
-            long now = clock.nanoTime();
             RandomGenerator rng = random.get();
             int a = TwoChoices.first(table, candidates, rng, ctx);
             if (a < 0) {
@@ -112,20 +115,43 @@ final class LeastResponseTime implements LoadBalancer {
             if (b < 0) {
                 return candidates[a];
             }
-            boolean penalisedA = candidates[a].load().penalised(now);
-            boolean penalisedB = candidates[b].load().penalised(now);
-            if (penalisedA != penalisedB) {
-                return penalisedA ? candidates[b] : candidates[a];
-            }
-            if (penalisedA) {
-                int other = cheapestUnpenalised(ctx, now);
-                if (other >= 0) {
-                    return candidates[other];
+            LoadStats sa = candidates[a].load();
+            LoadStats sb = candidates[b].load();
+            long untilA = sa.penaltyUntilNanos();
+            long untilB = sb.penaltyUntilNanos();
+            long now = Long.MIN_VALUE;
+            if (untilA != Long.MIN_VALUE || untilB != Long.MIN_VALUE) {
+                now = clock.nanoTime();
+                boolean penalisedA = now < untilA;
+                boolean penalisedB = now < untilB;
+                if (penalisedA != penalisedB) {
+                    return penalisedA ? candidates[b] : candidates[a];
+                }
+                if (penalisedA) {
+                    int other = cheapestUnpenalised(ctx, now);
+                    if (other >= 0) {
+                        return candidates[other];
+                    }
                 }
             }
-            double costA = cost(candidates[a].load(), now, decayNanos, perWeight[a]);
-            double costB = cost(candidates[b].load(), now, decayNanos, perWeight[b]);
-            return costB < costA ? candidates[b] : candidates[a];
+            return cheaper(sb, b, sa, a, now) ? candidates[b] : candidates[a];
+        }
+
+        /**
+         * True if {@code b} costs less than {@code a}. Both estimates decay by the same factor until now, so when
+         * both are measured the comparison needs only the factor between their stamps: one {@code exp}, no clock.
+         */
+        private boolean cheaper(LoadStats sb, int b, LoadStats sa, int a, long now) {
+            long stampA = sa.latencyStampNanos();
+            long stampB = sb.latencyStampNanos();
+            if (stampA == Long.MIN_VALUE || stampB == Long.MIN_VALUE) {
+                long t = now != Long.MIN_VALUE ? now : clock.nanoTime();
+                return cost(sb, t, decayNanos, perWeight[b]) < cost(sa, t, decayNanos, perWeight[a]);
+            }
+            double exponent = Math.max(-700, Math.min(700, (double) (stampB - stampA) / decayNanos));
+            double costA = sa.latencyEwmaNanos() * (1 + sa.activeRequests() * perWeight[a]);
+            double costB = sb.latencyEwmaNanos() * (1 + sb.activeRequests() * perWeight[b]) * Math.exp(exponent);
+            return costB < costA;
         }
 
         /** Both choices asked us to back off: the cheapest untried candidate that did not, or -1. */
