@@ -13,6 +13,7 @@ import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
 import io.sluice.proxy.route.Router;
+import io.sluice.proxy.runtime.PoolAffinity;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
@@ -34,7 +35,7 @@ import java.util.Optional;
  * client itself when it cannot be forwarded: 404 (no route), 503 (no usable endpoint, connect failures), 502 (the
  * endpoint reset or broke the protocol before answering), 504 (no response head in time).
  */
-final class Exchange implements UpstreamListener, Router.Request {
+final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.Request {
 
     private final Http1ServerHandler client;
     private final ListenerContext listener;
@@ -44,6 +45,7 @@ final class Exchange implements UpstreamListener, Router.Request {
     private final PickContext pick = new PickContext();
 
     private String path = "";
+    private String query = "";
     private String host = "";
     private String authority = "";
     private String originTarget;
@@ -110,6 +112,18 @@ final class Exchange implements UpstreamListener, Router.Request {
         return request.get(lowerName);
     }
 
+    // ------------------------------------------------------------------ PoolAffinity.Request
+
+    @Override
+    public String rawQuery() {
+        return query;
+    }
+
+    @Override
+    public long clientIpKey() {
+        return client.clientIpKey();
+    }
+
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
@@ -134,6 +148,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             return;
         }
         pool = routed.get();
+        pool.affinity().prepare(pick, this);
         pickAndConnect();
     }
 
@@ -158,6 +173,7 @@ final class Exchange implements UpstreamListener, Router.Request {
         }
         int q = rest.indexOf('?');
         path = q < 0 ? rest : rest.substring(0, q);
+        query = q < 0 ? "" : rest.substring(q + 1);
         String h = authority;
         if (h.startsWith("[")) {
             int close = h.indexOf(']');
@@ -344,7 +360,7 @@ final class Exchange implements UpstreamListener, Router.Request {
         if (s / 100 == 1) {
             if (s != 100 && s != 101) {
                 ByteBuf interim = ForwardedHeads.response(client.ctx().alloc(), head, ForwardedHeads.Framing.NONE,
-                        true, request.minorVersion(), requestId);
+                        true, request.minorVersion(), requestId, Optional.empty());
                 client.ctx().write(interim, client.ctx().voidPromise());
                 clientNeedsFlush = true;
             } else if (s == 101) {
@@ -375,7 +391,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             clientKeepAlive = false;
         }
         ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
-                request.minorVersion(), requestId);
+                request.minorVersion(), requestId, pool.affinity().setCookie(pick, member, listener.tls()));
         head.release();
         client.ctx().write(out, client.ctx().voidPromise());
         clientNeedsFlush = true;
