@@ -7,6 +7,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
+import io.sluice.balance.RetryAfter;
+import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
@@ -24,6 +26,7 @@ import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One proxied request and its response, from the client's request head to the last byte of the response.
@@ -67,6 +70,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private boolean clientNeedsFlush;
     private long lastActivityNanos;
     private long requestSentNanos = -1;
+    private long attemptStartNanos;
     private long responseHeadNanos = -1;
 
     private boolean responseStarted;
@@ -194,6 +198,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             return;
         }
         attempts++;
+        attemptStartNanos = client.now();
         member.load().requestStarted();
         counted = member;
         Channel channel = client.ctx().channel();
@@ -243,7 +248,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     private void connectFailed(Throwable cause) {
         endAttempt();
-        member.load().failure();
+        failed();
         boolean timeout = cause instanceof ConnectTimeoutException;
         String why = timeout ? "upstream connect timeout" : cause instanceof ConnectException
                 ? "upstream connect refused" : "upstream connect failed: " + cause.getMessage();
@@ -374,6 +379,15 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         status = s;
         responseHeadNanos = client.now();
+        if (s == 429 || s == 503) {
+            // least-response-time leaves an endpoint alone for as long as it asks.
+            Optional<String> retryAfter = head.get("retry-after");
+            OptionalLong delay = retryAfter.isPresent()
+                    ? RetryAfter.millis(retryAfter.get(), listener.clock().currentTimeMillis()) : OptionalLong.empty();
+            if (delay.isPresent()) {
+                member.load().penaliseUntil(responseHeadNanos + delay.getAsLong() * 1_000_000L);
+            }
+        }
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         boolean bodiless = request.method().equals("HEAD") || s == 204 || s == 304;
@@ -455,7 +469,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             return;
         }
         upstream.markNotReusable();
-        member.load().failure();
+        failed();
         if (responseStarted) {
             error = "upstream broke the response: " + reason;
             fail();
@@ -478,12 +492,12 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                 return;
             }
             error = "upstream closed during the response";
-            member.load().failure();
+            failed();
             fail();
             client.abort();
             return;
         }
-        member.load().failure();
+        failed();
         respondError(502, "upstream reset before response", "upstream_reset");
     }
 
@@ -496,7 +510,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             long headDeadline = requestSentNanos + pool.responseHeaderTimeoutNanos();
             if (now >= headDeadline) {
                 upstream.markNotReusable();
-                member.load().failure();
+                failed();
                 respondError(504, "upstream response timeout", "response_timeout");
                 return Long.MAX_VALUE;
             }
@@ -596,6 +610,16 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         Http1Writer.endHead(out);
         out.writeBytes(body);
         client.ctx().write(out, client.ctx().voidPromise());
+    }
+
+    /**
+     * Counts a failure of the current attempt (for outlier detection) and feeds it to the latency estimate as a
+     * penalised latency, so that an endpoint failing fast does not look fast to {@code least-response-time}.
+     */
+    private void failed() {
+        long now = client.now();
+        member.load().failure();
+        member.load().recordFailureLatency(now, now - attemptStartNanos, LoadStats.DEFAULT_DECAY_NANOS);
     }
 
     /** Releases the active-request count of the current attempt, once. */

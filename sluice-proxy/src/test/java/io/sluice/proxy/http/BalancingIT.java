@@ -2,6 +2,12 @@ package io.sluice.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.proxy.testing.TestBackend;
 import java.net.URI;
@@ -19,7 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Balancing policies, hash keys and sticky sessions through the real proxy to three loopback backends. */
+/** Balancing policies, hash keys, sticky sessions and Retry-After through the real proxy to three loopback backends. */
 class BalancingIT {
 
     private TestBackend a;
@@ -44,6 +50,7 @@ class BalancingIT {
                       - { match: { path_prefix: /by-cookie/ }, pool: by-cookie }
                       - { match: { path_prefix: /by-query/ }, pool: by-query }
                       - { match: { path_prefix: /sticky/ }, pool: sticky }
+                      - { match: { path_prefix: /lrt/ }, pool: lrt }
                 pools:
                   - name: weighted
                     policy: weighted-round-robin
@@ -63,6 +70,9 @@ class BalancingIT {
                   - name: sticky
                     policy: round-robin
                     sticky: { cookie: SLUICE_AFFINITY, ttl: 1h }
+                    endpoints: [ { address: %1$s }, { address: %2$s }, { address: %3$s } ]
+                  - name: lrt
+                    policy: least-response-time
                     endpoints: [ { address: %1$s }, { address: %2$s }, { address: %3$s } ]
                 """.formatted(a.address(), b.address(), c.address()));
     }
@@ -176,5 +186,28 @@ class BalancingIT {
             assertThat(again.body()).isEqualTo(moved.body());
             assertThat(again.headers().firstValue("set-cookie")).isEmpty();
         }
+    }
+
+    @Test
+    void leastResponseTimeLeavesAnEndpointAloneAfterRetryAfter() {
+        c.behave((ctx, seen) -> {
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.SERVICE_UNAVAILABLE, Unpooled.copiedBuffer("busy", StandardCharsets.UTF_8));
+            r.headers().set("Retry-After", "60");
+            HttpUtil.setContentLength(r, r.content().readableBytes());
+            ctx.writeAndFlush(r);
+        });
+        int busy = 0;
+        for (int i = 0; i < 50 && busy == 0; i++) {
+            HttpResponse<String> r = sluice.send(HttpRequest.newBuilder(URI.create(sluice.url("web") + "/lrt/x"))
+                    .timeout(Duration.ofSeconds(20)).build());
+            busy += r.statusCode() == 503 ? 1 : 0;
+        }
+        assertThat(busy).as("c answered 503 once").isEqualTo(1);
+        int seenByC = c.seen().size();
+        for (int i = 0; i < 40; i++) {
+            assertThat(get("/lrt/x").body()).isIn("a", "b");
+        }
+        assertThat(c.seen()).hasSize(seenByC);
     }
 }
