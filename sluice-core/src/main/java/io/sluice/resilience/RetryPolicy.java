@@ -14,7 +14,8 @@ import java.util.random.RandomGenerator;
  * <ol>
  *   <li>At most {@code attempts} tries in all, the first included ({@link RetryDecision#ATTEMPTS_EXHAUSTED}).</li>
  *   <li>The failure must be listed in {@code on}: {@code connect-failure}, {@code reset-before-response},
- *       {@code timeout} (the per-try timeout), or the status code ({@link RetryDecision#CONDITION_NOT_ENABLED}).
+ *       {@code timeout} (the per-try timeout; {@code 504} enables it too, since Envoy treats a per-try timeout as
+ *       a 504 made by the proxy), or the status code ({@link RetryDecision#CONDITION_NOT_ENABLED}).
  *       A reset after the response started is never retried: the client already has part of the answer
  *       ({@link RetryDecision#RESPONSE_STARTED}).</li>
  *   <li>A request that reached a backend (any byte written to the upstream connection; always so for a status)
@@ -50,7 +51,8 @@ public final class RetryPolicy {
         this.attempts = config.attempts();
         this.onConnectFailure = config.retriesOn("connect-failure");
         this.onResetBeforeResponse = config.retriesOn("reset-before-response");
-        this.onTimeout = config.retriesOn("timeout");
+        // As in Envoy, a per-try timeout is a 504 produced by the proxy: listing 504 retries it too.
+        this.onTimeout = config.retriesOn("timeout") || config.retriesOn("504");
         for (String condition : config.on()) {
             if (condition.length() == 3 && Character.isDigit(condition.charAt(0))) {
                 int status = Integer.parseInt(condition);

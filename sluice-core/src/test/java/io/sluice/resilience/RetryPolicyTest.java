@@ -127,6 +127,18 @@ class RetryPolicyTest {
     }
 
     @Test
+    void listing504AlsoRetriesPerTryTimeoutsAsEnvoyDoes() {
+        RetryRequest get = RetryRequest.of("GET", true);
+        RetryPolicy gateway = RetryPolicy.of(RetryConfig.DEFAULT, TimeoutsConfig.DEFAULT);
+        assertThat(RetryConfig.DEFAULT.on()).doesNotContain("timeout").contains("504");
+        assertThat(gateway.decide(get, 1, UpstreamFailure.TIMEOUT, true)).isEqualTo(RETRY);
+        RetryPolicy timeoutOnly = RetryPolicy.of(new RetryConfig(2, Set.of("timeout"), 20, 3, Duration.ZERO,
+                Duration.ZERO, Duration.ZERO, 1024), TimeoutsConfig.DEFAULT);
+        assertThat(timeoutOnly.decide(get, 1, UpstreamFailure.TIMEOUT, true)).isEqualTo(RETRY);
+        assertThat(timeoutOnly.decide(get, 1, 504)).isEqualTo(CONDITION_NOT_ENABLED);
+    }
+
+    @Test
     void oneAttemptMeansNoRetry() {
         RetryPolicy single = RetryPolicy.of(new RetryConfig(1, RetryConfig.DEFAULT.on(), 20, 3, Duration.ZERO,
                 Duration.ofMillis(25), Duration.ofMillis(250), 1024), TimeoutsConfig.DEFAULT);
