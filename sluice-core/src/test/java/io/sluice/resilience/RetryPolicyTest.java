@@ -197,7 +197,7 @@ class RetryPolicyTest {
     void perTryTimeoutDefaultsToTheResponseHeaderTimeout() {
         assertThat(POLICY.perTryTimeout()).isEqualTo(Duration.ofMillis(800));
         TimeoutsConfig timeouts = new TimeoutsConfig(Duration.ofSeconds(1), Duration.ofSeconds(7),
-                Duration.ofSeconds(60));
+                Duration.ofSeconds(60), Duration.ofSeconds(4));
         assertThat(RetryPolicy.of(RetryConfig.DEFAULT, timeouts).perTryTimeout()).isEqualTo(Duration.ofSeconds(7));
     }
 
