@@ -24,10 +24,12 @@ import java.util.Optional;
  * @param proxyProtocol accept PROXY protocol v1/v2 headers from these trusted networks
  * @param limits        request size and connection limits
  * @param timeouts      client-side timeouts
+ * @param http2         HTTP/2 settings and protections (http listeners)
  */
 public record ListenerConfig(String name, Address address, Protocol protocol, Optional<ListenerTlsConfig> tls,
                              List<RouteConfig> routes, Optional<String> pool, List<SniRoute> sniRoutes,
-                             Optional<ProxyProtocolAccept> proxyProtocol, Limits limits, Timeouts timeouts) {
+                             Optional<ProxyProtocolAccept> proxyProtocol, Limits limits, Timeouts timeouts,
+                             Http2Config http2) {
 
     /** Listener protocols. */
     public enum Protocol { HTTP, TCP }
@@ -118,6 +120,7 @@ public record ListenerConfig(String name, Address address, Protocol protocol, Op
                 t.duration("request_header", Timeouts.DEFAULT.requestHeader(), Duration.ofMillis(1),
                         Duration.ofHours(1)),
                 t.duration("idle", Timeouts.DEFAULT.idle(), Duration.ofMillis(1), Duration.ofDays(1))));
+        Http2Config http2 = n.objectOrDefaults("http2", Http2Config::read);
         if (protocol == Protocol.HTTP) {
             if (routes.isEmpty() && !n.has("routes")) {
                 n.error("routes", "an http listener needs at least one route");
@@ -135,8 +138,15 @@ public record ListenerConfig(String name, Address address, Protocol protocol, Op
             if (pool.isEmpty() && sniRoutes.isEmpty()) {
                 n.error("pool", "a tcp listener needs a pool or sni_routes");
             }
+            if (!sniRoutes.isEmpty() && tls.isPresent()) {
+                n.error("sni_routes", "sni_routes pass TLS through untouched, so the listener cannot also terminate"
+                        + " it (drop tls, or use pool)");
+            }
+            if (n.has("http2")) {
+                n.error("http2", "http2 settings are for http listeners");
+            }
         }
         return new ListenerConfig(name, address, protocol, tls, routes, pool, sniRoutes, proxyProtocol, limits,
-                timeouts);
+                timeouts, http2);
     }
 }

@@ -11,6 +11,8 @@ import io.sluice.balance.HashKeys;
 import io.sluice.config.ListenerConfig;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Parser;
+import io.sluice.proxy.net.ClientAddress;
+import io.sluice.proxy.net.Drainable;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -28,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * arrive within {@code request_header} of its first byte (or of the connection opening), a keep-alive connection may
  * idle for {@code idle} between requests, and the exchange's own upstream deadlines.
  */
-public final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements Http1Parser.Listener {
+public final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements Http1Parser.Listener,
+        Drainable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Http1ServerHandler.class);
 
@@ -43,6 +46,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     private boolean closeAfterResponse;
     private boolean closed;
     private boolean parsing;
+    private boolean activated;
     // Deadlines, in clock nanos; Long.MAX_VALUE when unset.
     private long headDeadline = Long.MAX_VALUE;
     private long idleDeadline = Long.MAX_VALUE;
@@ -90,13 +94,38 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         ListenerConfig.Limits limits = listener.config().limits();
         this.parser = new Http1Parser(true, this, ctx.alloc(), limits.maxRequestLineBytes(), limits.maxHeaderBytes(),
                 limits.maxHeaders());
+        if (ctx.channel().isActive()) {
+            // Added after TLS and ALPN chose HTTP/1.1, or to an HTTP/2 stream: the connection is already open.
+            activate();
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // Replaced by HTTP/2 (prior knowledge or h2c upgrade).
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+        if (cumulation != null) {
+            cumulation.release();
+            cumulation = null;
+        }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        listener.register(ctx.channel());
-        listener.metrics().accepted(listener.name());
-        if (ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
+        activate();
+        ctx.fireChannelActive();
+    }
+
+    private void activate() {
+        if (activated) {
+            return;
+        }
+        activated = true;
+        InetSocketAddress remote = ClientAddress.source(ctx.channel()).orElse(null);
+        if (remote != null) {
             clientIp = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
             clientAddress = remote.getAddress() instanceof java.net.Inet6Address ? "[" + clientIp + "]:"
                     + remote.getPort() : clientIp + ":" + remote.getPort();
@@ -105,7 +134,6 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         }
         headDeadline = now() + listener.config().timeouts().requestHeader().toNanos();
         armTimer(headDeadline);
-        ctx.fireChannelActive();
     }
 
     @Override
@@ -305,6 +333,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     }
 
     /** For shutdown: close now if idle, else after the current response. */
+    @Override
     public void drain() {
         if (exchange == null) {
             ctx.close();

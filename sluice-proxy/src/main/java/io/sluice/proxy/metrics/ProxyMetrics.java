@@ -34,6 +34,10 @@ public final class ProxyMetrics {
     public static final String CLIENT_CONNECTIONS_ACCEPTED = "sluice_client_connections_accepted_total";
     public static final String CONFIG_RELOADS = "sluice_config_reloads_total";
     public static final String ACCESS_LOG_DROPPED = "sluice_access_log_dropped_total";
+    public static final String HTTP2_PROTECTIONS = "sluice_http2_protections_total";
+    public static final String TLS_HANDSHAKES = "sluice_tls_handshakes_total";
+    public static final String TLS_CERTIFICATE_RELOADS = "sluice_tls_certificate_reloads_total";
+    public static final String TCP_CONNECTIONS = "sluice_tcp_connections_total";
 
     /** Latency buckets in seconds: 0.5 ms to 60 s. */
     private static final double[] DURATION_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -50,6 +54,10 @@ public final class ProxyMetrics {
     private final Counter accepted;
     private final Counter reloads;
     private final Counter accessLogDropped;
+    private final Counter http2Protections;
+    private final Counter tlsHandshakes;
+    private final Counter certificateReloads;
+    private final Counter tcpConnections;
     private final ConcurrentHashMap<RequestKey, CounterDataPoint> requestPoints = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, DistributionDataPoint> durationPoints = new ConcurrentHashMap<>();
 
@@ -74,6 +82,20 @@ public final class ProxyMetrics {
         accessLogDropped = Counter.builder().name(ACCESS_LOG_DROPPED)
                 .help("Access log lines dropped because the writer could not keep up").withoutExemplars()
                 .register(registry);
+        http2Protections = Counter.builder().name(HTTP2_PROTECTIONS)
+                .help("HTTP/2 connections closed or refused by a protection, by listener and reason (rapid_reset,"
+                        + " continuation_flood, header_list_too_large, empty_frames, protocol_error, ping_timeout,"
+                        + " idle_timeout)")
+                .labelNames("listener", "reason").withoutExemplars().register(registry);
+        tlsHandshakes = Counter.builder().name(TLS_HANDSHAKES)
+                .help("TLS handshakes with clients, by listener and result (ok, failed)")
+                .labelNames("listener", "result").withoutExemplars().register(registry);
+        certificateReloads = Counter.builder().name(TLS_CERTIFICATE_RELOADS)
+                .help("Certificate reloads after their files changed, by listener and result (ok, failed)")
+                .labelNames("listener", "result").withoutExemplars().register(registry);
+        tcpConnections = Counter.builder().name(TCP_CONNECTIONS)
+                .help("Connections forwarded by tcp listeners, by listener, pool and result (ok, failed)")
+                .labelNames("listener", "pool", "result").withoutExemplars().register(registry);
     }
 
     /** The registry, for components that add metrics of their own. */
@@ -110,6 +132,52 @@ public final class ProxyMetrics {
     /** Counts a reload attempt. */
     public void reload(boolean ok) {
         reloads.labelValues(ok ? "ok" : "rejected").inc();
+    }
+
+    /** Counts an HTTP/2 connection closed by a protection. */
+    public void http2Protection(String listener, String reason) {
+        http2Protections.labelValues(listener, reason).inc();
+    }
+
+    /** Counts a TLS handshake with a client. */
+    public void tlsHandshake(String listener, boolean ok) {
+        tlsHandshakes.labelValues(listener, ok ? "ok" : "failed").inc();
+    }
+
+    /** Counts a certificate reload. */
+    public void certificateReload(String listener, boolean ok) {
+        certificateReloads.labelValues(listener, ok ? "ok" : "failed").inc();
+    }
+
+    /** Counts a connection through a tcp listener. */
+    public void tcpConnection(String listener, String pool, boolean ok) {
+        tcpConnections.labelValues(listener, pool, ok ? "ok" : "failed").inc();
+    }
+
+    /**
+     * The current value of a counter, for tests and the admin API (0 if never counted).
+     *
+     * @param name   the metric name, e.g. {@link #HTTP2_PROTECTIONS}
+     * @param labels label names and values, alternating ({@code "listener", "web", "reason", "rapid_reset"})
+     */
+    public double counterValue(String name, String... labels) {
+        String base = name.endsWith("_total") ? name.substring(0, name.length() - 6) : name;
+        for (var snapshot : registry.scrape()) {
+            if (!snapshot.getMetadata().getName().equals(base)
+                    || !(snapshot instanceof io.prometheus.metrics.model.snapshots.CounterSnapshot counter)) {
+                continue;
+            }
+            for (var point : counter.getDataPoints()) {
+                boolean match = true;
+                for (int i = 0; match && i + 1 < labels.length; i += 2) {
+                    match = labels[i + 1].equals(point.getLabels().get(labels[i]));
+                }
+                if (match) {
+                    return point.getValue();
+                }
+            }
+        }
+        return 0;
     }
 
     /** Counts a dropped access-log line. */

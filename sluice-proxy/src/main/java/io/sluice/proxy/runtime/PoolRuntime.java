@@ -1,11 +1,13 @@
 package io.sluice.proxy.runtime;
 
+import io.netty.handler.ssl.SslContext;
 import io.sluice.balance.Balancers;
 import io.sluice.balance.Pool;
 import io.sluice.config.PoolConfig;
 import io.sluice.endpoint.Address;
 import io.sluice.endpoint.EndpointSet;
 import io.sluice.endpoint.Member;
+import io.sluice.proxy.tls.TlsContexts;
 import io.sluice.time.Clock;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -14,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import javax.net.ssl.SSLException;
 
 /**
  * A pool as the data plane uses it: the core {@link Pool} (members, snapshot, policy) plus what the proxy needs to
@@ -31,10 +34,12 @@ public final class PoolRuntime {
     private final long responseHeaderTimeoutNanos;
     private final long idleTimeoutNanos;
     private final long poolIdleNanos;
+    private final Optional<SslContext> tls;
 
-    private PoolRuntime(PoolConfig config, Pool pool) {
+    private PoolRuntime(PoolConfig config, Pool pool, Optional<SslContext> tls) {
         this.config = config;
         this.pool = pool;
+        this.tls = tls;
         this.affinity = PoolAffinity.of(config);
         this.connectTimeoutMillis = Math.max(1, config.timeouts().connect().toMillis());
         this.responseHeaderTimeoutNanos = config.timeouts().responseHeader().toNanos();
@@ -46,13 +51,16 @@ public final class PoolRuntime {
      * Builds a pool runtime, keeping the members of the pool it replaces.
      *
      * @throws UnknownHostException if an endpoint's host name does not resolve
+     * @throws SSLException         if the pool's TLS files cannot be loaded
      */
     public static PoolRuntime build(PoolConfig config, Optional<PoolRuntime> previous, Clock clock)
-            throws UnknownHostException {
+            throws UnknownHostException, SSLException {
+        Optional<SslContext> tls = config.tls().isPresent()
+                ? Optional.of(TlsContexts.client(config.tls().get(), config.protocol())) : Optional.empty();
         Pool pool = Pool.of(config.name(), Balancers.of(config, ThreadLocalRandom::current, clock),
                 new EndpointSet.Options(config.panicThreshold(), config.slowStart(), 0.1), clock,
                 config.healthCheck().isPresent(), config.endpoints(), previous.map(PoolRuntime::pool));
-        PoolRuntime runtime = new PoolRuntime(config, pool);
+        PoolRuntime runtime = new PoolRuntime(config, pool, tls);
         for (Member m : pool.members()) {
             runtime.resolve(m.address());
         }
@@ -90,6 +98,11 @@ public final class PoolRuntime {
     /** The pool's name. */
     public String name() {
         return config.name();
+    }
+
+    /** The TLS context for connections to the endpoints, if the pool re-encrypts. */
+    public Optional<SslContext> tls() {
+        return tls;
     }
 
     /** The core pool: members, snapshot and policy. */

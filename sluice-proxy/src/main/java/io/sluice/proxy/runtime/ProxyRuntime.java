@@ -6,6 +6,7 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.config.PoolConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.proxy.route.Router;
+import io.sluice.proxy.tcp.TcpRoutes;
 import io.sluice.time.Clock;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -14,10 +15,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.net.ssl.SSLException;
 
 /**
  * Everything the data plane needs from one configuration, built once and swapped atomically on reload: the pools
- * (keeping the members, load and health of endpoints that stay) and each HTTP listener's compiled router.
+ * (keeping the members, load and health of endpoints that stay), each HTTP listener's compiled router and each tcp
+ * listener's routes.
  *
  * <p>Connections read the current runtime at each request head, so a reload applies to the next request of every
  * open keep-alive connection and never to a request in flight.
@@ -27,11 +30,14 @@ public final class ProxyRuntime {
     private final SluiceConfig config;
     private final Map<String, PoolRuntime> pools;
     private final Map<String, Router> routers;
+    private final Map<String, TcpRoutes> tcpRoutes;
 
-    private ProxyRuntime(SluiceConfig config, Map<String, PoolRuntime> pools, Map<String, Router> routers) {
+    private ProxyRuntime(SluiceConfig config, Map<String, PoolRuntime> pools, Map<String, Router> routers,
+                         Map<String, TcpRoutes> tcpRoutes) {
         this.config = config;
         this.pools = pools;
         this.routers = routers;
+        this.tcpRoutes = tcpRoutes;
     }
 
     /**
@@ -50,6 +56,8 @@ public final class ProxyRuntime {
                 pools.put(pc.name(), PoolRuntime.build(pc, previous.flatMap(p -> p.pool(pc.name())), clock));
             } catch (UnknownHostException e) {
                 errors.add(new ConfigError("pools[" + i + "].endpoints", "cannot resolve host: " + e.getMessage()));
+            } catch (SSLException e) {
+                errors.add(new ConfigError("pools[" + i + "].tls", e.getMessage()));
             } catch (IllegalArgumentException e) {
                 errors.add(new ConfigError("pools[" + i + "].policy", e.getMessage()));
             }
@@ -58,12 +66,15 @@ public final class ProxyRuntime {
             throw new ConfigException(config.source(), errors);
         }
         Map<String, Router> routers = new LinkedHashMap<>();
+        Map<String, TcpRoutes> tcpRoutes = new LinkedHashMap<>();
         for (ListenerConfig l : config.listeners()) {
             if (l.protocol() == ListenerConfig.Protocol.HTTP) {
                 routers.put(l.name(), Router.compile(l.routes(), pools));
+            } else {
+                tcpRoutes.put(l.name(), TcpRoutes.compile(l, pools));
             }
         }
-        return new ProxyRuntime(config, Map.copyOf(pools), Map.copyOf(routers));
+        return new ProxyRuntime(config, Map.copyOf(pools), Map.copyOf(routers), Map.copyOf(tcpRoutes));
     }
 
     /** The config this runtime was built from. */
@@ -83,6 +94,11 @@ public final class ProxyRuntime {
             ordered.add(pools.get(pc.name()));
         }
         return ordered;
+    }
+
+    /** The routes of a tcp listener. */
+    public Optional<TcpRoutes> tcpRoutes(String listener) {
+        return Optional.ofNullable(tcpRoutes.get(listener));
     }
 
     /** The router of an HTTP listener. */

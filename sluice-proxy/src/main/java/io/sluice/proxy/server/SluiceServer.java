@@ -2,7 +2,6 @@ package io.sluice.proxy.server;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -12,12 +11,15 @@ import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.admin.AdminServer;
-import io.sluice.proxy.http.Http1ServerHandler;
+import io.sluice.config.ListenerTlsConfig;
 import io.sluice.proxy.http.ListenerContext;
 import io.sluice.proxy.log.AccessLog;
 import io.sluice.proxy.metrics.ProxyMetrics;
+import io.sluice.proxy.net.Drainable;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
+import io.sluice.proxy.tls.CertificateWatcher;
+import io.sluice.proxy.tls.ServerCertificates;
 import io.sluice.proxy.upstream.UpstreamConnector;
 import io.sluice.proxy.upstream.UpstreamPools;
 import io.sluice.time.Clock;
@@ -34,6 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,8 +52,9 @@ public final class SluiceServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SluiceServer.class);
     private static final long SWEEP_INTERVAL_MILLIS = 1000;
+    private static final long CERTIFICATE_POLL_MILLIS = 1000;
 
-    private record Bound(ListenerContext context, Channel channel) {
+    private record Bound(ListenerContext context, Channel channel, Optional<ServerCertificates> certificates) {
     }
 
     private final Clock clock;
@@ -59,6 +63,7 @@ public final class SluiceServer implements AutoCloseable {
     private final ProxyMetrics metrics = new ProxyMetrics();
     private final Optional<AccessLog> accessLog;
     private final UpstreamConnector connector;
+    private final CertificateWatcher certificateWatcher;
     private final Map<String, Bound> listeners = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Object reloadLock = new Object();
     private volatile ProxyRuntime runtime;
@@ -72,6 +77,7 @@ public final class SluiceServer implements AutoCloseable {
         this.runtime = runtime;
         this.group = transport.newGroup(config.ioThreads(), "sluice-io");
         this.connector = new UpstreamConnector(transport);
+        this.certificateWatcher = new CertificateWatcher(metrics, CERTIFICATE_POLL_MILLIS);
         this.accessLog = AccessLog.open(config.accessLog(), metrics::accessLogDropped);
         registerGauges();
     }
@@ -105,14 +111,23 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     private void bind(ListenerConfig l) throws IOException {
-        if (l.protocol() != ListenerConfig.Protocol.HTTP) {
-            throw new IOException("listener " + l.name() + ": protocol " + l.protocol().name().toLowerCase()
-                    + " is not supported yet");
-        }
+        Optional<ServerCertificates> certificates = Optional.empty();
         if (l.tls().isPresent()) {
-            throw new IOException("listener " + l.name() + ": TLS termination is not supported yet");
+            ListenerTlsConfig tls = l.tls().get();
+            if (!l.http2().enabled()) {
+                tls = new ListenerTlsConfig(tls.certificate(), tls.privateKey(), tls.sni(), tls.clientCa(),
+                        tls.clientAuth(), tls.alpn().stream().filter(p -> !p.equals("h2")).toList(),
+                        tls.minVersion(), tls.ciphers());
+            }
+            try {
+                certificates = Optional.of(ServerCertificates.load(l.name(), tls,
+                        l.protocol() == ListenerConfig.Protocol.HTTP));
+            } catch (SSLException e) {
+                throw new IOException("listener " + l.name() + ": " + e.getMessage(), e);
+            }
         }
-        ListenerContext ctx = new ListenerContext(l, false, () -> runtime, metrics, accessLog, clock, connector);
+        ListenerContext ctx = new ListenerContext(l, l.tls().isPresent(), () -> runtime, metrics, accessLog, clock,
+                connector);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -121,12 +136,7 @@ public final class SluiceServer implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new Http1ServerHandler(ctx));
-                    }
-                });
+                .childHandler(new ListenerInitializer(ctx, certificates));
         InetSocketAddress at = new InetSocketAddress(l.address().host(), l.address().port());
         Channel channel;
         try {
@@ -134,7 +144,8 @@ public final class SluiceServer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new IOException("listener " + l.name() + ": cannot bind " + l.address() + ": " + e.getMessage(), e);
         }
-        listeners.put(l.name(), new Bound(ctx, channel));
+        listeners.put(l.name(), new Bound(ctx, channel, certificates));
+        certificates.ifPresent(certificateWatcher::watch);
         LOG.info("listener {} on {}", l.name(), channel.localAddress());
     }
 
@@ -258,8 +269,12 @@ public final class SluiceServer implements AutoCloseable {
                 }
             }
             for (ListenerConfig l : toBind) {
-                if (l.protocol() != ListenerConfig.Protocol.HTTP || l.tls().isPresent()) {
-                    problems.add("listeners." + l.name() + ": this listener kind is not supported yet");
+                if (l.tls().isPresent()) {
+                    try {
+                        ServerCertificates.load(l.name(), l.tls().get(), l.protocol() == ListenerConfig.Protocol.HTTP);
+                    } catch (SSLException e) {
+                        problems.add("listeners." + l.name() + ".tls: " + e.getMessage());
+                    }
                 }
             }
             if (!problems.isEmpty()) {
@@ -271,14 +286,11 @@ public final class SluiceServer implements AutoCloseable {
             for (String name : toClose) {
                 Bound b = listeners.remove(name);
                 b.channel().close();
-                b.context().startDraining();
-                b.context().connections().forEach(ch -> {
-                    Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                    if (h != null) {
-                        ch.eventLoop().execute(h::drain);
-                    }
-                });
+                b.certificates().ifPresent(certificateWatcher::forget);
+                drain(b.context());
             }
+            // Certificates of listeners that stay are re-read too: a reload is also how operators push new ones.
+            certificateWatcher.reloadAll();
             for (ListenerConfig l : next.listeners()) {
                 Bound b = listeners.get(l.name());
                 if (b != null) {
@@ -334,13 +346,7 @@ public final class SluiceServer implements AutoCloseable {
         }
         for (Bound b : all) {
             b.channel().close().syncUninterruptibly();
-            b.context().startDraining();
-            b.context().connections().forEach(ch -> {
-                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                if (h != null) {
-                    ch.eventLoop().execute(h::drain);
-                }
-            });
+            drain(b.context());
         }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
         boolean drained = true;
@@ -364,6 +370,20 @@ public final class SluiceServer implements AutoCloseable {
         return drained;
     }
 
+    /** Asks every connection of a listener to end gracefully, on its own event loop. */
+    private static void drain(ListenerContext context) {
+        context.startDraining();
+        context.connections().forEach(ch -> ch.eventLoop().execute(() -> {
+            Drainable h = ch.pipeline().get(Drainable.class);
+            if (h != null) {
+                h.drain();
+            } else {
+                // Still in the TLS handshake or PROXY header: nothing in flight.
+                ch.close();
+            }
+        }));
+    }
+
     /** Closes everything at once. */
     @Override
     public void close() {
@@ -378,6 +398,7 @@ public final class SluiceServer implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
+        certificateWatcher.close();
         for (EventExecutor loop : group) {
             loop.execute(() -> UpstreamPools.current().closeAll());
         }

@@ -1,14 +1,27 @@
 package io.sluice.proxy.upstream;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.server.Transport;
+import java.util.List;
 
-/** Opens connections to endpoints, on the event loop of the request that needs one. */
+/**
+ * Opens connections to endpoints, on the event loop of the request that needs one.
+ *
+ * <p>For a pool with {@code tls}, the connection counts as made once the TLS handshake succeeded: a certificate
+ * that does not verify fails the attempt like a refused connection, so the request goes to another endpoint or
+ * gets 503.
+ */
 public final class UpstreamConnector {
 
     private final Transport transport;
@@ -24,16 +37,65 @@ public final class UpstreamConnector {
      * @param loop the event loop the connection will live on (the client connection's)
      */
     public ChannelFuture connect(EventLoop loop, PoolRuntime pool, Member member) {
-        UpstreamConnection handler = new UpstreamConnection(member);
-        return new Bootstrap()
+        return connect(loop, pool, member, List.of(), new UpstreamConnection(member));
+    }
+
+    /**
+     * Connects to a member with the given handlers, the first of them nearest the socket (under TLS if the pool
+     * re-encrypts, except {@code beforeTls}, which see the raw bytes); the future completes when the connection is
+     * ready for data (after the TLS handshake).
+     */
+    public ChannelFuture connect(EventLoop loop, PoolRuntime pool, Member member, List<ChannelHandler> beforeTls,
+                                 ChannelHandler... handlers) {
+        Channel[] made = new Channel[1];
+        ChannelFuture connected = new Bootstrap()
                 .group(loop)
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis())
                 .option(ChannelOption.AUTO_READ, true)
-                .handler(handler)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        made[0] = ch;
+                        for (ChannelHandler h : beforeTls) {
+                            ch.pipeline().addLast(h);
+                        }
+                        if (pool.tls().isPresent()) {
+                            ch.pipeline().addLast("tls", tlsHandler(ch, pool.tls().get(), pool, member));
+                        }
+                        ch.pipeline().addLast(handlers);
+                    }
+                })
                 .connect(pool.socketAddress(member));
+        if (pool.tls().isEmpty()) {
+            return connected;
+        }
+        ChannelPromise ready = connected.channel().newPromise();
+        connected.addListener(f -> {
+            if (!f.isSuccess()) {
+                ready.tryFailure(f.cause());
+                return;
+            }
+            SslHandler ssl = connected.channel().pipeline().get(SslHandler.class);
+            ssl.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    ready.trySuccess();
+                } else {
+                    ready.tryFailure(h.cause());
+                    connected.channel().close();
+                }
+            });
+        });
+        return ready;
+    }
+
+    private static SslHandler tlsHandler(Channel ch, SslContext context, PoolRuntime pool, Member member) {
+        String serverName = pool.config().tls().flatMap(t -> t.serverName()).orElse(member.address().host());
+        SslHandler h = context.newHandler(ch.alloc(), serverName, member.address().port());
+        h.setHandshakeTimeoutMillis(Math.max(1000, pool.connectTimeoutMillis()));
+        return h;
     }
 
     /** The connection handler of a connected channel. */

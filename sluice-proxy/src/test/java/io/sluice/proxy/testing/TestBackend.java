@@ -63,6 +63,10 @@ public final class TestBackend implements AutoCloseable {
     private final String name;
 
     private TestBackend(String name, Behaviour behaviour) {
+        this(name, behaviour, null);
+    }
+
+    private TestBackend(String name, Behaviour behaviour, io.netty.handler.ssl.SslContext tls) {
         this.name = name;
         this.behaviour = behaviour;
         this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -71,6 +75,9 @@ public final class TestBackend implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536),
                                 new io.netty.handler.stream.ChunkedWriteHandler(), new Handler());
                     }
@@ -81,6 +88,11 @@ public final class TestBackend implements AutoCloseable {
     /** A backend answering every request with 200 and its name as the body. */
     public static TestBackend start(String name) {
         return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name));
+    }
+
+    /** A backend answering with its name over TLS. */
+    public static TestBackend startTls(String name, io.netty.handler.ssl.SslContext tls) {
+        return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name), tls);
     }
 
     /** A backend with a given behaviour. */

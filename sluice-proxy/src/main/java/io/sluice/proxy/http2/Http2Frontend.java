@@ -1,0 +1,67 @@
+package io.sluice.proxy.http2;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.sluice.config.Http2Config;
+import io.sluice.proxy.http.Http1ServerHandler;
+import io.sluice.proxy.http.ListenerContext;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sets up an HTTP/2 client connection: Netty's frame codec with Sluice's limits, one child channel per stream
+ * carrying an HTTP/1.1 exchange ({@link Http2ServerStreamCodec} in front of {@link Http1ServerHandler}), and the
+ * connection guard.
+ */
+public final class Http2Frontend {
+
+    /** Small CONTINUATION frames tolerated in a row before the connection is closed (Netty's default is 16). */
+    private static final int MAX_SMALL_CONTINUATIONS = 16;
+    /** Empty DATA frames without END_STREAM tolerated in a row. */
+    private static final int MAX_EMPTY_DATA_FRAMES = 2;
+
+    private Http2Frontend() {
+    }
+
+    /** Adds the HTTP/2 handlers to a client connection's pipeline. */
+    public static void configure(ChannelPipeline pipeline, ListenerContext listener) {
+        Http2FrameCodec codec = codec(listener);
+        Http2Config c = listener.config().http2();
+        long idle = listener.config().timeouts().idle().toNanos();
+        pipeline.addLast("h2-idle", new IdleStateHandler(c.pingInterval().toNanos(), 0, idle,
+                TimeUnit.NANOSECONDS));
+        pipeline.addLast("h2-codec", codec);
+        pipeline.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new Http2ServerStreamCodec(), new Http1ServerHandler(listener));
+            }
+        }));
+        pipeline.addLast("h2-guard", new Http2ConnectionGuard(listener, codec.connection()));
+    }
+
+    /** The frame codec with the listener's settings and protections. */
+    static Http2FrameCodec codec(ListenerContext listener) {
+        Http2Config c = listener.config().http2();
+        Http2Settings settings = new Http2Settings()
+                .maxConcurrentStreams(c.maxConcurrentStreams())
+                .initialWindowSize(c.initialWindowSize())
+                .maxFrameSize(c.maxFrameSize())
+                .headerTableSize(c.headerTableSize())
+                .maxHeaderListSize(c.maxHeaderListSize())
+                .connectProtocolEnabled(true);
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(settings)
+                .validateHeaders(true)
+                .decoderEnforceMaxRstFramesPerWindow(c.maxResets(), (int) Math.max(1, c.resetWindow().toSeconds()))
+                .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATIONS)
+                .decoderEnforceMaxConsecutiveEmptyDataFrames(MAX_EMPTY_DATA_FRAMES)
+                .gracefulShutdownTimeoutMillis(listener.runtime().config().drainTimeout().toMillis())
+                .build();
+    }
+}
