@@ -47,6 +47,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     private boolean closed;
     private boolean parsing;
     private boolean activated;
+    private Http1Head switchRequest;
     // Deadlines, in clock nanos; Long.MAX_VALUE when unset.
     private long headDeadline = Long.MAX_VALUE;
     private long idleDeadline = Long.MAX_VALUE;
@@ -172,9 +173,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         }
         parsing = true;
         try {
-            while (cumulation != null && cumulation.isReadable() && !closed) {
+            while (cumulation != null && cumulation.isReadable() && !closed && switchRequest == null) {
                 parser.parse(cumulation);
-                if (exchange == null && parser.paused() && !closeAfterResponse && !parser.failed()) {
+                if (exchange == null && parser.paused() && !closeAfterResponse && !parser.failed()
+                        && switchRequest == null) {
                     parser.resume();
                     continue;
                 }
@@ -183,10 +185,28 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         } finally {
             parsing = false;
         }
+        if (switchRequest != null) {
+            switchProtocols();
+            return;
+        }
         if (cumulation != null && !cumulation.isReadable()) {
             cumulation.release();
             cumulation = null;
         }
+    }
+
+    private void switchProtocols() {
+        Http1Head head = switchRequest;
+        switchRequest = null;
+        ByteBuf replay = head.buffer();
+        if (cumulation != null) {
+            replay = io.netty.buffer.Unpooled.wrappedBuffer(replay, cumulation);
+            cumulation = null;
+        }
+        ChannelHandlerContext c = ctx;
+        closed = true;
+        listener.protocolSwitch().get().switchProtocols(c, replay);
+        c.pipeline().remove(this);
     }
 
     @Override
@@ -241,6 +261,13 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
             head.release();
             return;
         }
+        if (exchange == null && head.connectionUpgrade() && !head.chunked() && head.contentLength() <= 0
+                && listener.protocolSwitch().isPresent() && listener.protocolSwitch().get().wants(head)) {
+            // Switched once the parser returns (it still reads the buffer now).
+            switchRequest = head;
+            parser.pause();
+            return;
+        }
         exchange = new Exchange(this, head);
         exchange.start();
     }
@@ -258,6 +285,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     @Override
     public void onEnd(ByteBuf trailers) {
         Exchange e = exchange;
+        if (switchRequest != null) {
+            trailers.release();
+            return;
+        }
         if (e == null) {
             trailers.release();
             return;

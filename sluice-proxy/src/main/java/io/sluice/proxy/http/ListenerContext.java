@@ -29,6 +29,7 @@ public final class ListenerContext {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile ListenerConfig config;
     private volatile boolean draining;
+    private volatile Optional<ProtocolSwitch> protocolSwitch = Optional.empty();
 
     /**
      * Creates the context of a listener.
@@ -106,6 +107,16 @@ public final class ListenerContext {
     /** Open client connections. */
     public ChannelGroup connections() {
         return connections;
+    }
+
+    /** The switch to HTTP/2 that cleartext HTTP/1.1 requests may ask for, if offered. */
+    public Optional<ProtocolSwitch> protocolSwitch() {
+        return protocolSwitch;
+    }
+
+    /** Offers a protocol switch to this listener's HTTP/1.1 connections. */
+    public void offer(ProtocolSwitch value) {
+        this.protocolSwitch = Optional.of(value);
     }
 
     /** True once shutdown began: connections close after their current response. */

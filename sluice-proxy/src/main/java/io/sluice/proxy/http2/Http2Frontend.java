@@ -28,21 +28,36 @@ public final class Http2Frontend {
     private Http2Frontend() {
     }
 
+    /** The handlers of one HTTP/2 connection, in pipeline order. */
+    record Handlers(IdleStateHandler idle, Http2FrameCodec codec, Http2MultiplexHandler streams,
+                    Http2ConnectionGuard guard) {
+    }
+
     /** Adds the HTTP/2 handlers to a client connection's pipeline. */
     public static void configure(ChannelPipeline pipeline, ListenerContext listener) {
+        Handlers h = handlers(listener);
+        pipeline.addLast("h2-idle", h.idle());
+        pipeline.addLast("h2-codec", h.codec());
+        pipeline.addLast("h2-streams", h.streams());
+        pipeline.addLast("h2-guard", h.guard());
+    }
+
+    /** Lets cleartext HTTP/1.1 connections of the listener upgrade to HTTP/2 ({@code Upgrade: h2c}). */
+    public static void offerUpgrade(ListenerContext listener) {
+        listener.offer(new H2cUpgrade(listener));
+    }
+
+    static Handlers handlers(ListenerContext listener) {
         Http2FrameCodec codec = codec(listener);
         Http2Config c = listener.config().http2();
         long idle = listener.config().timeouts().idle().toNanos();
-        pipeline.addLast("h2-idle", new IdleStateHandler(c.pingInterval().toNanos(), 0, idle,
-                TimeUnit.NANOSECONDS));
-        pipeline.addLast("h2-codec", codec);
-        pipeline.addLast("h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new Http2ServerStreamCodec(), new Http1ServerHandler(listener));
-            }
-        }));
-        pipeline.addLast("h2-guard", new Http2ConnectionGuard(listener, codec.connection()));
+        return new Handlers(new IdleStateHandler(c.pingInterval().toNanos(), 0, idle, TimeUnit.NANOSECONDS), codec,
+                new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new Http2ServerStreamCodec(), new Http1ServerHandler(listener));
+                    }
+                }), new Http2ConnectionGuard(listener, codec.connection()));
     }
 
     /** The frame codec with the listener's settings and protections. */

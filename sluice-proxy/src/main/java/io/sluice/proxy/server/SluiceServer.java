@@ -14,6 +14,7 @@ import io.sluice.proxy.admin.AdminServer;
 import io.sluice.config.ListenerTlsConfig;
 import io.sluice.proxy.http.ListenerContext;
 import io.sluice.proxy.log.AccessLog;
+import io.sluice.proxy.http2.Http2Frontend;
 import io.sluice.proxy.metrics.ProxyMetrics;
 import io.sluice.proxy.net.Drainable;
 import io.sluice.proxy.runtime.PoolRuntime;
@@ -128,6 +129,9 @@ public final class SluiceServer implements AutoCloseable {
         }
         ListenerContext ctx = new ListenerContext(l, l.tls().isPresent(), () -> runtime, metrics, accessLog, clock,
                 connector);
+        if (l.protocol() == ListenerConfig.Protocol.HTTP && l.tls().isEmpty() && l.http2().enabled()) {
+            Http2Frontend.offerUpgrade(ctx);
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

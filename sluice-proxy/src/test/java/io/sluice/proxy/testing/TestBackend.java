@@ -43,7 +43,7 @@ public final class TestBackend implements AutoCloseable {
 
     /** What a backend saw of one request. */
     public record Seen(String method, String uri, HttpHeaders headers, long bodyLength, String bodySha256,
-                       String bodyPrefix) {
+                       String bodyPrefix, HttpHeaders trailers) {
     }
 
     /** How the backend answers a request. */
@@ -255,7 +255,8 @@ public final class TestBackend implements AutoCloseable {
                 c.release();
                 if (c instanceof LastHttpContent && request != null) {
                     Seen s = new Seen(request.method().name(), request.uri(), request.headers(), length,
-                            HexFormat.of().formatHex(digest.digest()), prefix.toString());
+                            HexFormat.of().formatHex(digest.digest()), prefix.toString(),
+                            ((LastHttpContent) c).trailingHeaders().copy());
                     seen.add(s);
                     request = null;
                     behaviour.respond(ctx, s);
