@@ -2,9 +2,9 @@ package io.sluice.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.Future;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.RetryAfter;
@@ -19,7 +19,6 @@ import io.sluice.proxy.runtime.PoolAffinity;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
-import io.sluice.proxy.upstream.UpstreamConnector;
 import io.sluice.proxy.upstream.UpstreamListener;
 import io.sluice.proxy.upstream.UpstreamPools;
 import java.net.ConnectException;
@@ -207,11 +206,11 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             connected(idle);
             return;
         }
-        ChannelFuture f = listener.connector().connect(channel.eventLoop(), pool, member);
+        Future<UpstreamConnection> f = listener.connector().connect(channel.eventLoop(), pool, member);
         Member target = member;
         f.addListener(done -> {
             if (done.isSuccess()) {
-                UpstreamConnection c = UpstreamConnector.handlerOf(f);
+                UpstreamConnection c = f.getNow();
                 if (finished || target != member) {
                     UpstreamPools.current().offer(c, client.now());
                     return;

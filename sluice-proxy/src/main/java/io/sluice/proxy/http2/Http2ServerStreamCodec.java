@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.PromiseNotifier;
 import io.sluice.proxy.grpc.GrpcStatus;
+import io.sluice.proxy.http1.HeadTranslator;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Parser;
 import io.sluice.proxy.http1.Http1Writer;

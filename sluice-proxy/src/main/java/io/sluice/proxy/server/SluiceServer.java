@@ -169,6 +169,7 @@ public final class SluiceServer implements AutoCloseable {
             maxIdle = Math.max(maxIdle, p.poolIdleNanos());
         }
         UpstreamPools.current().sweep(clock.nanoTime(), maxIdle, live::contains);
+        UpstreamConnector.sweepHttp2(clock.nanoTime(), maxIdle, live::contains);
     }
 
     private void registerGauges() {
@@ -404,7 +405,10 @@ public final class SluiceServer implements AutoCloseable {
         }
         certificateWatcher.close();
         for (EventExecutor loop : group) {
-            loop.execute(() -> UpstreamPools.current().closeAll());
+            loop.execute(() -> {
+                UpstreamPools.current().closeAll();
+                UpstreamConnector.closeHttp2();
+            });
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         accessLog.ifPresent(AccessLog::close);

@@ -27,18 +27,31 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     private static final int MAX_RESPONSE_FIELDS = 500;
 
     private final Member member;
+    private final boolean ownConnection;
     private Channel channel;
     private Http1Parser parser;
     private ByteBuf cumulation;
     private UpstreamListener listener;
     private boolean responseInProgress;
-    private boolean reusable = true;
+    private boolean reusable;
     private boolean closed;
     private long idleSinceNanos;
     private int requestsServed;
 
     UpstreamConnection(Member member) {
+        this(member, true);
+    }
+
+    /**
+     * Creates the handler.
+     *
+     * @param ownConnection true for a connection of its own (counted, reusable); false for one stream of a
+     *                      multiplexed HTTP/2 connection (used once; the connection is counted by its session)
+     */
+    UpstreamConnection(Member member, boolean ownConnection) {
         this.member = member;
+        this.ownConnection = ownConnection;
+        this.reusable = ownConnection;
     }
 
     /** The endpoint. */
@@ -121,7 +134,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        member.load().connectionOpened();
+        if (ownConnection) {
+            member.load().connectionOpened();
+        }
         ctx.fireChannelActive();
     }
 
@@ -164,8 +179,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
-        member.load().connectionClosed();
-        UpstreamPools.current().remove(this);
+        if (ownConnection) {
+            member.load().connectionClosed();
+            UpstreamPools.current().remove(this);
+        }
         if (listener != null && responseInProgress) {
             parser.inputClosed();
             UpstreamListener l = listener;

@@ -10,6 +10,9 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.sluice.config.PoolConfig;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.server.Transport;
@@ -32,12 +35,35 @@ public final class UpstreamConnector {
     }
 
     /**
-     * Connects to a member. The future's channel carries an {@link UpstreamConnection} once connected.
+     * Connects to a member for one request: a new HTTP/1.1 connection, or a new stream on a multiplexed HTTP/2
+     * connection for {@code h2c} and {@code h2} pools.
      *
      * @param loop the event loop the connection will live on (the client connection's)
      */
-    public ChannelFuture connect(EventLoop loop, PoolRuntime pool, Member member) {
-        return connect(loop, pool, member, List.of(), new UpstreamConnection(member));
+    public Future<UpstreamConnection> connect(EventLoop loop, PoolRuntime pool, Member member) {
+        if (pool.config().protocol() != PoolConfig.UpstreamProtocol.HTTP1) {
+            return Http2UpstreamSessions.current().openStream(this, loop, pool, member);
+        }
+        UpstreamConnection handler = new UpstreamConnection(member);
+        Promise<UpstreamConnection> result = loop.newPromise();
+        connect(loop, pool, member, List.of(), handler).addListener(f -> {
+            if (f.isSuccess()) {
+                result.trySuccess(handler);
+            } else {
+                result.tryFailure(f.cause());
+            }
+        });
+        return result;
+    }
+
+    /** Closes idle HTTP/2 connections of the calling event loop (see {@link UpstreamPools#sweep}). */
+    public static void sweepHttp2(long nowNanos, long maxIdleNanos, java.util.function.Predicate<Member> keep) {
+        Http2UpstreamSessions.current().sweep(nowNanos, maxIdleNanos, keep);
+    }
+
+    /** Closes the HTTP/2 connections of the calling event loop (shutdown). */
+    public static void closeHttp2() {
+        Http2UpstreamSessions.current().closeAll();
     }
 
     /**
@@ -98,8 +124,4 @@ public final class UpstreamConnector {
         return h;
     }
 
-    /** The connection handler of a connected channel. */
-    public static UpstreamConnection handlerOf(ChannelFuture connected) {
-        return connected.channel().pipeline().get(UpstreamConnection.class);
-    }
 }

@@ -58,15 +58,20 @@ public final class TestBackend implements AutoCloseable {
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger heads = new AtomicInteger();
+    private final AtomicInteger streams = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile Behaviour behaviour;
     private final String name;
 
     private TestBackend(String name, Behaviour behaviour) {
-        this(name, behaviour, null);
+        this(name, behaviour, null, false);
     }
 
     private TestBackend(String name, Behaviour behaviour, io.netty.handler.ssl.SslContext tls) {
+        this(name, behaviour, tls, false);
+    }
+
+    private TestBackend(String name, Behaviour behaviour, io.netty.handler.ssl.SslContext tls, boolean http2) {
         this.name = name;
         this.behaviour = behaviour;
         this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -77,6 +82,22 @@ public final class TestBackend implements AutoCloseable {
                         connections.incrementAndGet();
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
+                        if (http2) {
+                            ch.pipeline().addLast(io.netty.handler.codec.http2.Http2FrameCodecBuilder.forServer()
+                                    .build(), new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                                    new ChannelInitializer<Channel>() {
+                                        @Override
+                                        protected void initChannel(Channel stream) {
+                                            streams.incrementAndGet();
+                                            stream.pipeline().addLast(
+                                                    new io.netty.handler.codec.http2
+                                                            .Http2StreamFrameToHttpObjectCodec(true),
+                                                    new io.netty.handler.stream.ChunkedWriteHandler(),
+                                                    new Handler());
+                                        }
+                                    }));
+                            return;
                         }
                         ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536),
                                 new io.netty.handler.stream.ChunkedWriteHandler(), new Handler());
@@ -93,6 +114,21 @@ public final class TestBackend implements AutoCloseable {
     /** A backend answering with its name over TLS. */
     public static TestBackend startTls(String name, io.netty.handler.ssl.SslContext tls) {
         return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name), tls);
+    }
+
+    /** A backend speaking HTTP/2 with prior knowledge (h2c), answering with its name. */
+    public static TestBackend startH2c(String name) {
+        return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name), null, true);
+    }
+
+    /** A backend speaking HTTP/2 over TLS (the context must select h2 by ALPN), answering with its name. */
+    public static TestBackend startH2(String name, io.netty.handler.ssl.SslContext tls) {
+        return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name), tls, true);
+    }
+
+    /** HTTP/2 streams received so far (h2 backends). */
+    public int streams() {
+        return streams.get();
     }
 
     /** A backend with a given behaviour. */

@@ -1,4 +1,4 @@
-package io.sluice.proxy.http2;
+package io.sluice.proxy.http1;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -6,8 +6,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
-import io.sluice.proxy.http1.Http1Head;
-import io.sluice.proxy.http1.Http1Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -23,7 +21,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * translating at the edges, as Netty's {@code Http2StreamFrameToHttpObjectCodec} lets HTTP/1 handlers serve
  * HTTP/2. An extended CONNECT (RFC 8441) becomes the HTTP/1.1 Upgrade request it stands for.
  */
-final class HeadTranslator {
+public final class HeadTranslator {
 
     private static final AsciiString TE = AsciiString.cached("te");
     private static final AsciiString TRAILERS = AsciiString.cached("trailers");
@@ -35,15 +33,15 @@ final class HeadTranslator {
     }
 
     /** The framing of a request body translated to HTTP/1.1. */
-    enum BodyFraming { NONE, LENGTH, CHUNKED }
+    public enum BodyFraming { NONE, LENGTH, CHUNKED }
 
     /** An HTTP/1.1 request head written from an HTTP/2 request, and how its body is framed. */
-    record Request(ByteBuf head, BodyFraming framing, boolean upgrade, boolean grpc, boolean headMethod,
+    public record Request(ByteBuf head, BodyFraming framing, boolean upgrade, boolean grpc, boolean headMethod,
                    boolean expectContinue) {
     }
 
     /** Writes the HTTP/1.1 form of an HTTP/2 request head. */
-    static Request request(ByteBufAllocator alloc, Http2Headers h, boolean endStream) {
+    public static Request request(ByteBufAllocator alloc, Http2Headers h, boolean endStream) {
         CharSequence method = h.method() == null ? "" : h.method();
         CharSequence protocol = h.get(Http2Headers.PseudoHeaderName.PROTOCOL.value());
         boolean upgrade = protocol != null && AsciiString.contentEquals(method, "CONNECT");
@@ -122,7 +120,7 @@ final class HeadTranslator {
     }
 
     /** The HTTP/2 form of an HTTP/1.1 response head; hop-by-hop fields are dropped, the length kept. */
-    static Http2Headers response(Http1Head head, boolean tunnel) {
+    public static Http2Headers response(Http1Head head, boolean tunnel) {
         Http2Headers h = new DefaultHttp2Headers(false, head.size() + 2);
         h.status(tunnel ? AsciiString.of("200") : AsciiString.of(Integer.toString(head.status())));
         for (int i = 0; i < head.size(); i++) {
@@ -143,7 +141,7 @@ final class HeadTranslator {
     }
 
     /** The HTTP/2 form of HTTP/1.1 trailer field lines ({@code name: value CRLF} each). */
-    static Http2Headers trailers(ByteBuf lines) {
+    public static Http2Headers trailers(ByteBuf lines) {
         Http2Headers h = new DefaultHttp2Headers(false);
         String text = lines.toString(StandardCharsets.ISO_8859_1);
         int at = 0;
@@ -165,7 +163,7 @@ final class HeadTranslator {
     }
 
     /** Appends HTTP/2 trailers as HTTP/1.1 trailer field lines. */
-    static void writeTrailerLines(ByteBuf out, Http2Headers trailers) {
+    public static void writeTrailerLines(ByteBuf out, Http2Headers trailers) {
         for (Map.Entry<CharSequence, CharSequence> e : trailers) {
             CharSequence name = e.getKey();
             if (name.length() > 0 && name.charAt(0) == ':' || connectionSpecific(name)) {
@@ -179,7 +177,7 @@ final class HeadTranslator {
      * The HTTP/2 form of an HTTP/1.1 request head, for an HTTP/2 upstream: the request line and {@code Host}
      * become pseudo-headers; gRPC requests get {@code te: trailers}, which gRPC servers require.
      */
-    static Http2Headers upstreamRequest(Http1Head head, boolean tls) {
+    public static Http2Headers upstreamRequest(Http1Head head, boolean tls) {
         Http2Headers h = new DefaultHttp2Headers(false, head.size() + 4);
         h.method(AsciiString.of(head.method()));
         h.scheme(tls ? "https" : "http");
@@ -213,7 +211,7 @@ final class HeadTranslator {
      * The HTTP/1.1 form of an HTTP/2 response head from an upstream; returns whether the body that follows is
      * chunked (no length was given and more frames follow).
      */
-    static boolean upstreamResponse(ByteBuf out, Http2Headers h, boolean endStream, boolean headRequest) {
+    public static boolean upstreamResponse(ByteBuf out, Http2Headers h, boolean endStream, boolean headRequest) {
         CharSequence statusText = h.status();
         int status = statusText == null ? 502 : Integer.parseInt(statusText.toString());
         Http1Writer.statusLine(out, status);
@@ -246,7 +244,7 @@ final class HeadTranslator {
     }
 
     /** Fields that describe one HTTP/1.1 connection and have no place in HTTP/2 (RFC 9113 §8.2.2). */
-    static boolean connectionSpecific(CharSequence name) {
+    public static boolean connectionSpecific(CharSequence name) {
         return AsciiString.contentEqualsIgnoreCase(name, "connection")
                 || AsciiString.contentEqualsIgnoreCase(name, "keep-alive")
                 || AsciiString.contentEqualsIgnoreCase(name, "proxy-connection")
