@@ -132,6 +132,12 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
         priorities = Map.copyOf(priorities);
     }
 
+    /** A copy with another prefix index sizing (the baselines size their index as their originals do). */
+    public InferenceConfig withPrefixIndex(PrefixIndex sizing) {
+        return new InferenceConfig(engine, metrics, models, aliases, rewrites, scorers, saturation, loadGuard, sizing,
+                headers, priorities, flowControl, maxBodyBytes);
+    }
+
     /** Every default, as if the pool had {@code inference: {}}. */
     public static InferenceConfig defaults() {
         return new InferenceConfig(Engine.VLLM,
