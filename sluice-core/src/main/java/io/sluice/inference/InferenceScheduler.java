@@ -19,32 +19,40 @@ import java.util.random.RandomGenerator;
  * centrally. High KV use without a queue is not saturation: vLLM runs its cache nearly full by design, and holding
  * requests back then only lowers throughput; the cost below still steers away from full caches.
  *
- * <p><b>2. Estimated time to first token</b>, in tokens of prefill work (divided by the learned prefill rate for
- * seconds): <pre>
- *   cost(e) = (backlog(e) + uncached(e)) · (1 + kv_penalty · kv(e)) + admission(e) + lora(e)
+ * <p><b>2. Cost.</b> In tokens of prefill work (the estimated TTFT in seconds is {@code time / prefill rate}):
+ * <pre>
+ *   time(e) = (backlog(e) + uncached(e)) · (1 + kv_penalty · kv(e)) + admission(e) + lora(e)
+ *   cost(e) = time(e) + congestion · uncached(e)
  * </pre>
  * <ul>
  *   <li>{@code uncached(e)}: prompt tokens minus the prefix the index believes {@code e} holds; the cache gain
- *       enters the estimate here and nowhere else.</li>
- *   <li>{@code backlog(e)}: prefill tokens already owed by {@code e}, from the router's own account (exact when
- *       the data plane reports first tokens), else from the scrape (waiting × mean prompt + tokens sent since).</li>
+ *       enters here.</li>
+ *   <li>{@code backlog(e)}: prefill tokens {@code e} still owes, from the router's own account (exact when the
+ *       data plane reports first tokens; otherwise each debt settles at its predicted first token, and the
+ *       scrape's waiting count × mean prompt plus what was sent since is a floor).</li>
  *   <li>{@code kv(e)}: KV use, the larger of the scraped value (plus what was sent since) and the KV the router
- *       knows it put there; decode batches slow every prefill chunk, and a full cache delays admission.</li>
+ *       knows it put there; long decode batches slow every prefill chunk, and a full cache delays admission.</li>
  *   <li>{@code admission(e)}: when {@code e} already queues requests, each waits for a running one to finish:
  *       waiting × (mean service time ÷ running) × prefill rate.</li>
  *   <li>{@code lora(e)}: a LoRA adapter that must be loaded first costs 100 ms of prefill.</li>
+ *   <li>{@code congestion}: requests per server still waiting for their first token, averaged over all servers but
+ *       the busiest. Prefill work done twice (a prefix computed again elsewhere) is not free for the fleet: it
+ *       delays about that many later requests. At low load this term vanishes and the pick minimises the
+ *       request's own TTFT; near saturation it makes wasted work expensive, which keeps the cache hit rate (and
+ *       so the capacity) up exactly when it matters. Leaving out the busiest server keeps a single hot server,
+ *       which the guard exists to relieve, from passing for a busy fleet.</li>
  * </ul>
  *
  * <p><b>3. The load guard.</b> Only servers whose cost is within {@code load_guard.tolerance} (10 %) of the best
- * (plus one block) stay eligible. A server holding the prompt's prefix keeps winning while its queue costs less
- * than the prefill it saves, and loses as soon as its backlog exceeds that gain: the popular prefix is then
- * computed once more on the next-best server, which from then on holds it too, so a hot prefix spreads over as many
- * servers as its load needs instead of melting one. Compare llm-d, whose weighted prefix score (3 of 7) outweighs a
- * min-max normalised queue score until the server is saturated, and SGLang's router, which keeps cache affinity
- * until the in-flight counts differ by more than 64 requests and 1.5×, then routes to the shortest queue whatever
- * the cache. The rule here compares the two quantities that decide TTFT, in the same unit, per request. The cost
- * form follows NVIDIA Dynamo's KV router (prefill blocks to compute plus decode load per worker); the admission
- * term and the band are Sluice's.
+ * (plus one block) stay eligible. A server holding the prompt's prefix therefore keeps winning while its backlog
+ * costs less than the prefill it saves (weighted by congestion), and loses as soon as its backlog exceeds that gain:
+ * the prefix is then computed once more on the next-best server, which from then on holds it too, so a hot prefix
+ * spreads over as many servers as its load needs instead of melting one. Compare llm-d, whose weighted prefix
+ * score (3 of 7) outweighs a min-max normalised queue score until the server is saturated, and SGLang's router,
+ * which keeps cache affinity until the in-flight counts differ by more than 64 requests and 1.5×, then routes to
+ * the shortest queue whatever the cache. The rule here compares the two quantities that decide TTFT, in the same
+ * unit, per request. The cost form follows NVIDIA Dynamo's KV router (prefill blocks to compute plus decode load
+ * per worker); the congestion weight, the admission term and the band are Sluice's.
  *
  * <p><b>4. Scores and pick.</b> Among the eligible, a weighted sum of scores in [0, 1] ({@code scorers}):
  * {@code estimated_ttft} (best cost ÷ cost), {@code prefix} (share of the prompt cached), {@code queue}
@@ -104,22 +112,29 @@ final class InferenceScheduler extends InferencePolicy {
         String adapter = r.adapter().orElse(null);
         int prompt = r.promptTokens();
 
-        // Congestion: how many requests, on average per server, are still waiting for their first token. Extra
-        // prefill work anywhere delays about that many later requests, so it is charged that many times over.
-        double congestion = 0;
+        // Congestion: requests per server still waiting for their first token, averaged over every server but the
+        // busiest. Extra prefill work delays about that many later requests, so it is charged that many times
+        // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
+        // fleet.
+        double owedSum = 0;
+        double owedMax = 0;
         int feasible = 0;
         for (int i = 0; i < c.size; i++) {
             if (c.feasible[i]) {
                 EndpointState s = c.states[i];
                 s.expireSentBefore(now - stale);
                 s.settleDue(now);
-                ServerMetrics m = s.fresh(now, stale);
-                congestion += ledger ? s.owedPrefillRequests
-                        : Math.max(s.owedPrefillRequests, s.pendingRequests() + (m != null ? m.waiting() : 0));
+                double owed = s.owedPrefillRequests;
+                if (!ledger) {
+                    ServerMetrics m = s.fresh(now, stale);
+                    owed = Math.max(owed, s.pendingRequests() + (m != null ? m.waiting() : 0));
+                }
+                owedSum += owed;
+                owedMax = Math.max(owedMax, owed);
                 feasible++;
             }
         }
-        congestion /= Math.max(1, feasible);
+        double congestion = feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum;
         double best = Double.MAX_VALUE;
         int open = 0;
         for (int i = 0; i < c.size; i++) {

@@ -542,7 +542,7 @@ public final class FleetHarness {
     /** Shared system prompts + multi-turn sessions. */
     static List<Req> sharedPrefix(double rate, int count, long seed) {
         Random rnd = new Random(seed);
-        int groups = 16;
+        int groups = Integer.getInteger("x.groups", 16);
         int[] sys = new int[groups];
         for (int g = 0; g < groups; g++) {
             sys[g] = 1000 + rnd.nextInt(3000);
@@ -558,9 +558,10 @@ public final class FleetHarness {
             r.id = out.size();
             r.arrival = t;
             int s;
-            if (sessionHist.isEmpty() || rnd.nextDouble() < 0.3) {
+            if (sessionHist.isEmpty() || rnd.nextDouble() < (Boolean.getBoolean("x.nosessions") ? 1.0 : 0.3)) {
                 s = sessionHist.size();
                 int g = (int) Math.min(groups - 1, Math.abs(rnd.nextGaussian()) * 4);
+                if (Boolean.getBoolean("x.nosessions")) { g = rnd.nextInt(groups); }
                 sessionGroup.add(g);
                 sessionLen.add(sys[g]);
                 sessionHist.add(null);
