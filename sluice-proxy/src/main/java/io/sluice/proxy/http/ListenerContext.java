@@ -1,0 +1,120 @@
+package io.sluice.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.sluice.config.ListenerConfig;
+import io.sluice.proxy.log.AccessLog;
+import io.sluice.proxy.metrics.ProxyMetrics;
+import io.sluice.proxy.runtime.ProxyRuntime;
+import io.sluice.proxy.upstream.UpstreamConnector;
+import io.sluice.time.Clock;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * What every connection of one listener shares: its settings, the current runtime (swapped on reload), metrics, the
+ * access log, and the set of open connections (for graceful drain).
+ */
+public final class ListenerContext {
+
+    private final String name;
+    private final boolean tls;
+    private final Supplier<ProxyRuntime> runtime;
+    private final ProxyMetrics metrics;
+    private final Optional<AccessLog> accessLog;
+    private final Clock clock;
+    private final UpstreamConnector connector;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private volatile ListenerConfig config;
+    private volatile boolean draining;
+
+    /**
+     * Creates the context of a listener.
+     *
+     * @param config    the listener's configuration
+     * @param tls       true if connections arrive over TLS (X-Forwarded-Proto https, Secure cookies)
+     * @param runtime   the current runtime
+     * @param metrics   the metrics
+     * @param accessLog the access log, if on
+     * @param clock     the clock
+     * @param connector opens upstream connections
+     */
+    public ListenerContext(ListenerConfig config, boolean tls, Supplier<ProxyRuntime> runtime, ProxyMetrics metrics,
+                           Optional<AccessLog> accessLog, Clock clock, UpstreamConnector connector) {
+        this.name = config.name();
+        this.config = config;
+        this.tls = tls;
+        this.runtime = runtime;
+        this.metrics = metrics;
+        this.accessLog = accessLog;
+        this.clock = clock;
+        this.connector = connector;
+    }
+
+    /** The listener's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The listener's current configuration. */
+    public ListenerConfig config() {
+        return config;
+    }
+
+    /** Applies a reloaded configuration of this listener (same address and protocol). */
+    public void update(ListenerConfig replacement) {
+        this.config = replacement;
+    }
+
+    /** True for TLS listeners. */
+    public boolean tls() {
+        return tls;
+    }
+
+    /** The runtime requests are routed with. */
+    public ProxyRuntime runtime() {
+        return runtime.get();
+    }
+
+    /** The metrics. */
+    public ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    /** The access log, if on. */
+    public Optional<AccessLog> accessLog() {
+        return accessLog;
+    }
+
+    /** The clock. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Opens upstream connections. */
+    public UpstreamConnector connector() {
+        return connector;
+    }
+
+    /** Tracks a new client connection until it closes. */
+    public void register(Channel channel) {
+        connections.add(channel);
+    }
+
+    /** Open client connections. */
+    public ChannelGroup connections() {
+        return connections;
+    }
+
+    /** True once shutdown began: connections close after their current response. */
+    public boolean draining() {
+        return draining;
+    }
+
+    /** Starts draining. */
+    public void startDraining() {
+        draining = true;
+    }
+}

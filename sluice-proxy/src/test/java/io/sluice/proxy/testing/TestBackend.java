@@ -1,0 +1,190 @@
+package io.sluice.proxy.testing;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A small HTTP/1.1 server on a loopback port for integration tests: it records what reaches it and answers as the
+ * test's {@link Behaviour} says. Request bodies are streamed, never aggregated, so a 100 MB upload costs no memory:
+ * the backend keeps their length and SHA-256.
+ */
+public final class TestBackend implements AutoCloseable {
+
+    /** What a backend saw of one request. */
+    public record Seen(String method, String uri, HttpHeaders headers, long bodyLength, String bodySha256,
+                       String bodyPrefix) {
+    }
+
+    /** How the backend answers a request. */
+    @FunctionalInterface
+    public interface Behaviour {
+        /** Answers a request whose body has been fully read. Write the response with {@code ctx}. */
+        void respond(ChannelHandlerContext ctx, Seen request);
+    }
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger heads = new AtomicInteger();
+    private volatile Behaviour behaviour;
+    private final String name;
+
+    private TestBackend(String name, Behaviour behaviour) {
+        this.name = name;
+        this.behaviour = behaviour;
+        this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.incrementAndGet();
+                        ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536), new Handler());
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+    }
+
+    /** A backend answering every request with 200 and its name as the body. */
+    public static TestBackend start(String name) {
+        return new TestBackend(name, (ctx, r) -> respond(ctx, 200, name));
+    }
+
+    /** A backend with a given behaviour. */
+    public static TestBackend start(String name, Behaviour behaviour) {
+        return new TestBackend(name, behaviour);
+    }
+
+    /** Writes a complete response with a text body. */
+    public static void respond(ChannelHandlerContext ctx, int status, String body) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+        HttpUtil.setContentLength(r, r.content().readableBytes());
+        ctx.writeAndFlush(r);
+    }
+
+    /** Replaces the behaviour. */
+    public void behave(Behaviour next) {
+        this.behaviour = next;
+    }
+
+    /** The backend's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The bound port. */
+    public int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    /** {@code 127.0.0.1:port}. */
+    public String address() {
+        return "127.0.0.1:" + port();
+    }
+
+    /** Requests fully received, in order. */
+    public List<Seen> seen() {
+        return seen;
+    }
+
+    /** Request heads received (including requests whose body never completed). */
+    public int heads() {
+        return heads.get();
+    }
+
+    /** Connections accepted so far. */
+    public int connections() {
+        return connections.get();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        private HttpRequest request;
+        private MessageDigest digest;
+        private long length;
+        private final StringBuilder prefix = new StringBuilder();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            HttpObject o = (HttpObject) msg;
+            if (o instanceof HttpRequest r) {
+                heads.incrementAndGet();
+                if (!r.decoderResult().isSuccess()) {
+                    ctx.close();
+                    return;
+                }
+                request = r;
+                length = 0;
+                prefix.setLength(0);
+                try {
+                    digest = MessageDigest.getInstance("SHA-256");
+                } catch (NoSuchAlgorithmException e) {
+                    throw new IllegalStateException(e);
+                }
+                if (HttpUtil.is100ContinueExpected(r)) {
+                    ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                }
+            }
+            if (o instanceof HttpContent c) {
+                ByteBuf b = c.content();
+                length += b.readableBytes();
+                if (prefix.length() < 256) {
+                    prefix.append(b.toString(b.readerIndex(), Math.min(b.readableBytes(), 256 - prefix.length()),
+                            StandardCharsets.ISO_8859_1));
+                }
+                digest.update(b.nioBuffer());
+                c.release();
+                if (c instanceof LastHttpContent && request != null) {
+                    Seen s = new Seen(request.method().name(), request.uri(), request.headers(), length,
+                            HexFormat.of().formatHex(digest.digest()), prefix.toString());
+                    seen.add(s);
+                    request = null;
+                    behaviour.respond(ctx, s);
+                }
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}
