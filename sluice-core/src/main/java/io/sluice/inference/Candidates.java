@@ -50,6 +50,7 @@ final class Candidates {
     final int[] matched;
     final double[] cost;
     final double[] ttft;
+    final int[] uncached;
     final double[] kv;
     final int[] waiting;
     final boolean[] saturated;
@@ -87,6 +88,7 @@ final class Candidates {
         matched = new int[size];
         cost = new double[size];
         ttft = new double[size];
+        uncached = new int[size];
         kv = new double[size];
         waiting = new int[size];
         saturated = new boolean[size];

@@ -38,6 +38,8 @@ public final class FleetState {
 
     /** Tokens per block of the prefix index (the {@link PromptHasher} contract). */
     static final int BLOCK_TOKENS = PromptHasher.TOKENS_PER_BLOCK;
+    /** Blocks per prefix-index entry of the {@code inference} policy (see {@link PrefixIndex}). */
+    static final int INDEX_STRIDE = 8;
     /** Index capacity per endpoint when neither config nor the engine says. */
     static final int DEFAULT_INDEX_BLOCKS = 32_768;
     private static final int MAX_SESSIONS = 65_536;
@@ -53,7 +55,7 @@ public final class FleetState {
     private final int maxBlocks;
     private final Map<Address, EndpointState> endpoints = new HashMap<>();
     private final BitSet usedSlots = new BitSet();
-    final PrefixIndex index = new PrefixIndex();
+    final PrefixIndex index;
     private final LinkedHashMap<String, EndpointState> sessions = new LinkedHashMap<>(256, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
@@ -74,7 +76,8 @@ public final class FleetState {
     private long routedPromptTokens;
     private long routedCachedTokens;
 
-    private FleetState(InferenceConfig config, Clock clock, int defaultCapacity) {
+    private FleetState(InferenceConfig config, Clock clock, int defaultCapacity, int stride) {
+        this.index = new PrefixIndex(stride);
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.staleAfterNanos = config.metrics().staleAfter().toNanos();
@@ -83,14 +86,17 @@ public final class FleetState {
         this.maxBlocks = config.prefixIndex().maxBlocks();
     }
 
-    /** A fleet with nothing known yet. */
+    /** A fleet with nothing known yet, indexing every {@link #INDEX_STRIDE}-th block. */
     public static FleetState of(InferenceConfig config, Clock clock) {
-        return new FleetState(config, clock, DEFAULT_INDEX_BLOCKS);
+        return new FleetState(config, clock, DEFAULT_INDEX_BLOCKS, INDEX_STRIDE);
     }
 
-    /** A fleet whose index falls back to {@code defaultCapacity} blocks per endpoint when nothing else says. */
-    static FleetState of(InferenceConfig config, Clock clock, int defaultCapacity) {
-        return new FleetState(config, clock, defaultCapacity);
+    /**
+     * A fleet whose index falls back to {@code defaultCapacity} blocks per endpoint when nothing else says and
+     * records every {@code stride}-th block.
+     */
+    static FleetState of(InferenceConfig config, Clock clock, int defaultCapacity, int stride) {
+        return new FleetState(config, clock, defaultCapacity, stride);
     }
 
     /** The pool's inference settings. */
@@ -270,7 +276,9 @@ public final class FleetState {
             e.settleLater(nowNanos + (long) (costTokens / prefillRateLocked() * 1e9), uncachedTokens);
             e.ended(0);
         }
-        r.session().ifPresent(s -> bindSessionLocked(s, e));
+        if (r.session().isPresent()) {
+            bindSessionLocked(r.session().get(), e);
+        }
         routedPromptTokens += r.promptTokens();
         routedCachedTokens += cachedTokens;
         avgPromptTokens += 0.05 * (r.promptTokens() - avgPromptTokens);

@@ -66,9 +66,9 @@ public final class InferencePolicies {
         return switch (policy) {
             case "llm-d" -> FleetState.of(config.withPrefixIndex(new InferenceConfig.PrefixIndex(
                     config.prefixIndex().capacityBlocks(), LlmdBaseline.MAX_PREFIX_BLOCKS)), clock,
-                    LlmdBaseline.PREFIX_CAPACITY);
+                    LlmdBaseline.PREFIX_CAPACITY, 1);
             case "sglang-cache-aware" -> FleetState.of(config.withPrefixIndex(new InferenceConfig.PrefixIndex(
-                    SglangCacheAwareBaseline.TREE_BLOCKS, 1 << 20)), clock);
+                    SglangCacheAwareBaseline.TREE_BLOCKS, 1 << 20)), clock, FleetState.DEFAULT_INDEX_BLOCKS, 1);
             case "inference" -> FleetState.of(config, clock);
             default -> throw new IllegalArgumentException("'" + policy + "' is not an inference policy " + NAMES);
         };

@@ -112,38 +112,20 @@ final class InferenceScheduler extends InferencePolicy {
         String adapter = r.adapter().orElse(null);
         int prompt = r.promptTokens();
 
-        // Congestion: requests per server still waiting for their first token, averaged over every server but the
-        // busiest. Extra prefill work delays about that many later requests, so it is charged that many times
-        // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
-        // fleet.
+        // Pass 1: each server's time to first token (and saturation), and the fleet's congestion.
         double owedSum = 0;
         double owedMax = 0;
         int feasible = 0;
-        for (int i = 0; i < c.size; i++) {
-            if (c.feasible[i]) {
-                EndpointState s = c.states[i];
-                s.expireSentBefore(now - stale);
-                s.settleDue(now);
-                double owed = s.owedPrefillRequests;
-                if (!ledger) {
-                    ServerMetrics m = s.fresh(now, stale);
-                    owed = Math.max(owed, s.pendingRequests() + (m != null ? m.waiting() : 0));
-                }
-                owedSum += owed;
-                owedMax = Math.max(owedMax, owed);
-                feasible++;
-            }
-        }
-        double congestion = feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum;
-        double best = Double.MAX_VALUE;
-        int open = 0;
+        double gapBase = f.serviceNanos() / 1e9 * rate;
         for (int i = 0; i < c.size; i++) {
             if (!c.feasible[i]) {
                 continue;
             }
             EndpointState s = c.states[i];
-            ServerMetrics m = s.fresh(now, stale);
+            s.expireSentBefore(now - stale);
+            s.settleDue(now);
             ServerMetrics any = s.metrics;
+            ServerMetrics m = any != null && now - any.scrapedAtNanos() <= stale ? any : null;
             long capacity = FleetState.kvTokens(any);
             int waiting = 0;
             double kv = 0;
@@ -162,28 +144,42 @@ final class InferenceScheduler extends InferencePolicy {
 
             int cached = Math.min(prompt, c.matched[i] * FleetState.BLOCK_TOKENS);
             int uncached = Math.max(1, prompt - cached);
-            double backlog;
-            if (ledger) {
-                backlog = s.owedPrefillTokens;
-            } else {
+            c.uncached[i] = uncached;
+            double backlog = s.owedPrefillTokens;
+            double owed = s.owedPrefillRequests;
+            if (!ledger) {
                 // Self-settled debts, corrected upwards by what the engine reports queued.
-                backlog = Math.max(s.owedPrefillTokens,
-                        s.pendingTokens() + (m != null ? m.waiting() * f.avgUncachedTokens() : 0));
+                backlog = Math.max(backlog, s.pendingTokens() + (m != null ? m.waiting() * f.avgUncachedTokens() : 0));
+                owed = Math.max(owed, s.pendingRequests() + (m != null ? m.waiting() : 0));
             }
             double time = (backlog + uncached) * (1 + kvPenalty * kv);
-            if (m != null && waiting > 0) {
-                double gapSeconds = f.serviceNanos() / 1e9 / Math.max(1, m.running());
-                time += waiting * gapSeconds * rate;
+            if (waiting > 0) {
+                time += waiting * gapBase / Math.max(1, m.running());
             }
             if (adapter != null && !c.adapterResident(i, adapter)) {
                 time += LORA_LOAD_SECONDS * rate;
             }
             c.ttft[i] = time;
-            double cost = time + congestion * uncached;
-            c.cost[i] = cost;
-            if (!c.saturated[i]) {
-                open++;
-                best = Math.min(best, cost);
+            owedSum += owed;
+            owedMax = Math.max(owedMax, owed);
+            feasible++;
+        }
+
+        // Congestion: requests per server still waiting for their first token, averaged over every server but the
+        // busiest. Extra prefill work delays about that many later requests, so it is charged that many times
+        // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
+        // fleet.
+        double congestion = feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum;
+        double best = Double.MAX_VALUE;
+        int open = 0;
+        for (int i = 0; i < c.size; i++) {
+            if (c.feasible[i]) {
+                double cost = c.ttft[i] + congestion * c.uncached[i];
+                c.cost[i] = cost;
+                if (!c.saturated[i]) {
+                    open++;
+                    best = Math.min(best, cost);
+                }
             }
         }
         if (open == 0) {
@@ -200,7 +196,7 @@ final class InferenceScheduler extends InferencePolicy {
                 maxWaiting = Math.max(maxWaiting, c.waiting[i]);
             }
         }
-        EndpointState sessionEndpoint = r.session().map(f::sessionLocked).orElse(null);
+        EndpointState sessionEndpoint = r.session().isPresent() ? f.sessionLocked(r.session().get()) : null;
         int chosen = -1;
         double top = Double.NEGATIVE_INFINITY;
         int ties = 0;
@@ -233,8 +229,8 @@ final class InferenceScheduler extends InferencePolicy {
         }
 
         EndpointState s = c.states[chosen];
+        int uncached = c.uncached[chosen];
         int cached = Math.min(prompt, c.matched[chosen] * FleetState.BLOCK_TOKENS);
-        int uncached = Math.max(1, prompt - cached);
         f.dispatchLocked(s, r, x, now, cached, uncached, (long) c.ttft[chosen], c.ttft[chosen],
                 c.waiting[chosen] > 0);
         return c.members[chosen];

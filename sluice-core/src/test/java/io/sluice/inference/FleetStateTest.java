@@ -17,8 +17,8 @@ class FleetStateTest {
     void indexCapacityComesFromTheEnginesCacheConfig() {
         Fleet f = new Fleet("inference", 1);
         Address a = f.members.get(0).address();
-        f.pick(Fleet.request(1, 0, 1, 100));
-        assertThat(f.state.indexedBlocks(a)).isEqualTo(100);
+        f.pick(Fleet.request(1, 0, 1, 96));
+        assertThat(f.state.indexedBlocks(a)).isEqualTo(96);
         // 1,000 blocks of 32 tokens = 2,000 of the index's 16-token blocks; then 40 blocks of 16 tokens.
         f.state.publish(a, new ServerMetrics(0, 0, 0, 1000, 32, Set.of(), 0, f.clock.nanoTime()));
         assertThat(f.state.index.capacity(0)).isEqualTo(2000);
@@ -28,12 +28,12 @@ class FleetStateTest {
 
     @Test
     void configuredCapacityWins() {
-        InferenceConfig c = InferenceConfig.defaults().withPrefixIndex(new InferenceConfig.PrefixIndex(50, 4096));
+        InferenceConfig c = InferenceConfig.defaults().withPrefixIndex(new InferenceConfig.PrefixIndex(48, 4096));
         Fleet f = new Fleet("inference", c, Fleet.endpoints(1));
         Address a = f.members.get(0).address();
         f.state.publish(a, new ServerMetrics(0, 0, 0, 100_000, 16, Set.of(), 0, 0));
         f.pick(Fleet.request(1, 0, 1, 100));
-        assertThat(f.state.indexedBlocks(a)).isEqualTo(50);
+        assertThat(f.state.indexedBlocks(a)).isEqualTo(48);
     }
 
     @Test
@@ -49,8 +49,8 @@ class FleetStateTest {
         f.publishAll(0, 0, 0);
         Address gone = f.members.get(1).address();
         f.pool.select(new io.sluice.balance.PickContext().exclude(f.members.get(0)).exclude(f.members.get(2))
-                .attach(Fleet.request(1, 0, 1, 20)));
-        assertThat(f.state.indexedBlocks(gone)).isEqualTo(20);
+                .attach(Fleet.request(1, 0, 1, 24)));
+        assertThat(f.state.indexedBlocks(gone)).isEqualTo(24);
         f.pool.remove(gone);
         assertThat(f.state.indexedBlocks(gone)).isZero();
         assertThat(f.state.metrics(gone)).isEmpty();

@@ -261,10 +261,10 @@ class InferenceSchedulerTest {
     void predictedHitRatioIsReported() {
         Fleet f = new Fleet("inference", 1);
         f.publishAll(0, 0, 0);
-        f.pick(Fleet.request(1, 10, 1, 10));
-        f.pick(Fleet.request(1, 10, 2, 20));
-        // 0 of 160 tokens, then 160 of 320.
-        assertThat(f.state.predictedPrefixHitRatio()).isCloseTo(160.0 / 480, org.assertj.core.data.Offset.offset(
+        f.pick(Fleet.request(1, 16, 1, 16));
+        f.pick(Fleet.request(1, 16, 2, 32));
+        // 0 of 256 tokens, then 256 of 512 (the index works in 8-block steps).
+        assertThat(f.state.predictedPrefixHitRatio()).isCloseTo(256.0 / 768, org.assertj.core.data.Offset.offset(
                 1e-9));
     }
 

@@ -174,6 +174,26 @@ class PrefixIndexTest {
     }
 
     @Test
+    void aStrideSamplesEveryNthBlockAndMatchesInWholeSteps() {
+        PrefixIndex index = new PrefixIndex(8);
+        index.ensureSlot(0, 1000);
+        index.ensureSlot(1, 1000);
+        long[] a = chain(1, 30, 1, 60);
+        long[] b = chain(1, 30, 2, 45);
+        index.record(0, a, a.length);
+        index.record(1, b, b.length);
+        assertThat(index.blocks(0)).isEqualTo(56);
+        assertThat(index.blocks(1)).isEqualTo(40);
+        assertThat(index.entries()).isEqualTo(7 + 5 - 3);   // the first three entries (24 blocks) are shared
+        // 30 blocks in common: matched in whole 8-block steps, 24.
+        assertThat(match(index, b, 2)).containsExactly(24, 40);
+        assertThat(match(index, a, 2)).containsExactly(56, 24);
+        assertThat(match(index, chain(1, 30, 3, 7), 2)).containsExactly(0, 0);
+        index.setCapacity(0, 20);
+        assertThat(index.blocks(0)).isEqualTo(16);
+    }
+
+    @Test
     void shrinkingCapacityEvicts() {
         PrefixIndex index = new PrefixIndex();
         index.ensureSlot(0, 1000);
