@@ -387,7 +387,8 @@ public final class FlowController<T> {
 
     @Override
     public synchronized String toString() {
-        StringBuilder sb = new StringBuilder("FlowController[").append(pool).append(", ").append(size).append(" queued");
+        StringBuilder sb = new StringBuilder("FlowController[").append(pool).append(", ").append(size)
+                .append(" queued");
         for (Iterator<Map.Entry<Integer, Band<T>>> it = bands.descendingMap().entrySet().iterator(); it.hasNext();) {
             Map.Entry<Integer, Band<T>> b = it.next();
             sb.append(", p").append(b.getKey()).append('=').append(b.getValue().size);

@@ -29,9 +29,18 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * A development harness (not a test): a small vLLM-like engine model and a virtual-time driver, to compare the
- * inference policies with the baselines on the shared traces while designing the scheduler. The official replay is
- * {@code sluice replay} in sluice-sim.
+ * A development harness, not a test and not the replay: a small vLLM-like engine model (continuous batching, chunked
+ * prefill with an 8,192-token budget, 256 sequences, a 28,000-block KV cache with an LRU prefix cache, a step time
+ * of 6 ms + 45 µs per prefill token + KV reads) driven in virtual time, used to compare the inference policies with
+ * the baselines while designing the scheduler. The official comparison is {@code sluice replay} in sluice-sim, whose
+ * engine model is calibrated; numbers from here are only indicative.
+ *
+ * <p>Usage: {@code java -cp <core classes and test classes> io.sluice.inference.FleetHarness WORKLOAD ENDPOINTS
+ * LOAD LIMIT POLICIES [FEEDBACK]} where WORKLOAD is {@code mooncake} (LOAD = speed-up of the trace), {@code azure}
+ * (speed-up) or {@code shared} (LOAD = requests per second of a generated shared-prefix multi-turn workload; the
+ * system properties {@code x.groups} and {@code x.nosessions} turn it into a single hot prefix), POLICIES a comma
+ * list ({@code round-robin}, {@code least}, {@code llm-d}, {@code sglang-cache-aware}, {@code inference}), and
+ * FEEDBACK false to attach bare requests instead of exchanges.
  */
 public final class FleetHarness {
 
@@ -307,15 +316,6 @@ public final class FleetHarness {
                 } catch (NoEndpointException ex) {
                     if (e.kind == 0) {
                         queuedCount++;
-                        if (queuedCount < 4) {
-                            for (int i = 0; i < n; i++) {
-                                Engine en = engines[i];
-                                EndpointState st = fleet.endpointLocked(pool.members().get(i).address());
-                                System.out.printf("  t=%.2f e%d waiting=%d running=%d kv=%.2f | pend=%d/%d owed=%d active=%d m=%s%n",
-                                        e.t, i, en.waiting.size(), en.running.size(), en.kvUsage(), st.pendingRequests(),
-                                        st.pendingTokens(), st.owedPrefillTokens, st.activeTokens, st.metrics);
-                            }
-                        }
                         central.add(r);
                     } else {
                         central.addFirst(r);
@@ -350,18 +350,6 @@ public final class FleetHarness {
                     drain(central, q, e.t);
                 }
             } else if (e.kind == 2) {
-                if (Boolean.getBoolean("x.debug") && Math.abs(e.t - Math.rint(e.t)) < 0.05) {
-                    StringBuilder sb = new StringBuilder(String.format("t=%.0f rate=%.0f svc=%.2f", e.t,
-                            fleet.prefillTokensPerSecond(), fleet.serviceNanos() / 1e9));
-                    for (int i = 0; i < n; i++) {
-                        Engine en = engines[i];
-                        EndpointState st = fleet.endpointLocked(pool.members().get(i).address());
-                        sb.append(String.format(" | w%d r%d kv%.2f owed%d/%d act%d", en.waiting.size(),
-                                en.running.size(), en.kvUsage(), st.owedPrefillTokens, st.owedPrefillRequests,
-                                st.inFlight));
-                    }
-                    System.out.println(sb);
-                }
                 for (int i = 0; i < n; i++) {
                     Engine en = engines[i];
                     int blocks = kvBlocks;
