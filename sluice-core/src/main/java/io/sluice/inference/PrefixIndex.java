@@ -216,7 +216,8 @@ final class PrefixIndex {
 
     /**
      * Credits a routed request's blocks to an endpoint: blocks it already held become recently used, new ones are
-     * added (tail first), and the endpoint forgets its least recently used blocks beyond its capacity.
+     * added (tail first), and the endpoint forgets its least recently used blocks beyond its capacity (within a
+     * small slack, see {@link #evict(int, int)}).
      *
      * @param slot   the endpoint
      * @param hashes the request's chained block hashes
@@ -225,6 +226,7 @@ final class PrefixIndex {
     void record(int slot, long[] hashes, int count) {
         int now = ++stamp;
         Ring ring = rings[slot];
+        int added = 0;
         for (int i = count / stride - 1; i >= 0; i--) {
             long h = entryHash(hashes, i);
             int idx = findOrInsert(h);
@@ -232,9 +234,10 @@ final class PrefixIndex {
             if (!holds(idx, slot)) {
                 addHolder(idx, slot);
                 ring.add(h, now);
+                added++;
             }
         }
-        evict(slot);
+        evict(slot, 2 * added + 8);
     }
 
     /**
@@ -354,10 +357,21 @@ final class PrefixIndex {
     // ---- eviction -------------------------------------------------------------------------------------------
 
     private void evict(int slot) {
+        evict(slot, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Brings an endpoint back to its capacity, spending at most {@code budget} ring steps (evictions and second
+     * chances) unless the ring is more than {@link #slack} over capacity. Second chances come in clusters (the
+     * blocks of a hot prefix are re-queued together), so spreading their cost over the next few requests keeps a
+     * single decision from paying for a whole cluster; the index may hold a few blocks over capacity meanwhile.
+     */
+    private void evict(int slot, int budget) {
         Ring r = rings[slot];
         // One rotation at most: each touch earns a block one second chance, so the work is amortised over touches.
         int chances = r.size;
-        while (r.size > r.capacity) {
+        int steps = 0;
+        while (r.size > r.capacity && (steps++ < budget || r.size > r.capacity + slack(r))) {
             long h = r.hashes[r.head];
             int insertedAt = r.stamps[r.head];
             r.removeHead();
@@ -373,6 +387,11 @@ final class PrefixIndex {
             }
             removeHolder(idx, slot);
         }
+    }
+
+    /** How far over capacity a ring may run while eviction work is spread over requests. */
+    private static int slack(Ring r) {
+        return Math.max(8, r.capacity / 32);
     }
 
     // ---- holders --------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ class PrefixIndexTest {
             long[] cold = chain(2, 0, 1000 + r, 20);
             index.record(0, cold, cold.length);
             index.record(0, hot, hot.length);   // the hot prompt keeps being used
-            assertThat(index.blocks(0)).isLessThanOrEqualTo(100);
+            // Eviction work is spread over requests: at most a slack of 8 blocks over capacity.
+            assertThat(index.blocks(0)).isLessThanOrEqualTo(100 + 8);
         }
         assertThat(match(index, hot, 1)[0]).isEqualTo(40);
         // Old cold prompts are gone; the last one is still there.
@@ -142,7 +143,7 @@ class PrefixIndexTest {
             }
         }
         for (int s = 0; s < slots; s++) {
-            assertThat(index.blocks(s)).isLessThanOrEqualTo(200);
+            assertThat(index.blocks(s)).isLessThanOrEqualTo(200 + 8);
         }
         // CLOCK is an approximation of LRU: allow a rare forced eviction out of order, never a common one.
         assertThat(violations).as("of %d checked", checked).isLessThan(checked / 100 + 1);

@@ -40,7 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>The measured operation is what the data plane does per request: {@code pool.select} with an
  * {@link InferenceExchange} attached (filters, prefix lookup, cost and scores for all 256 endpoints, booking into
- * the index, which evicts), then the first-token and end feedback. Requests are 64 blocks of one of 128 shared
+ * the index, which evicts), then the first-token and end feedback; plus, to keep a steady state, one endpoint's
+ * scrape being published and 1 ms of simulated time passing (so readings stay fresh and vary). Requests are 64 blocks of one of 128 shared
  * system prompts followed by unique blocks, so each lookup matches several holders at two depths and each booking
  * inserts new blocks. {@code promptTokens} 2,048 is a typical chat prompt; 55,000 is the 220 KB prompt of the
  * overhead test (3,437 blocks, all indexed). Run: {@code java -jar sluice-bench/target/benchmarks.jar
@@ -70,8 +71,11 @@ public class SchedulingDecisionBenchmark {
     private ManualClock clock;
     private InferenceRequest[] requests;
     private final PickContext ctx = new PickContext();
+    private final SplittableRandom metrics = new SplittableRandom(11);
+    private List<Member> members;
     private long unique = 1L << 40;
     private int next;
+    private int scraped;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -86,19 +90,21 @@ public class SchedulingDecisionBenchmark {
         pool = Pool.of("bench", InferencePolicies.of(policy, fleet, seed::split), EndpointSet.Options.DEFAULT,
                 clock, false, endpoints, Optional.empty());
         SplittableRandom rnd = new SplittableRandom(7);
-        for (Member m : pool.members()) {
-            fleet.publish(m.address(), new ServerMetrics(0, 30, 0.3, 0, 16, Set.of(), 0, clock.nanoTime()));
+        members = pool.members();
+        for (int i = 0; i < ENDPOINTS; i++) {
+            scrape();
         }
         requests = new InferenceRequest[REQUESTS];
         for (int i = 0; i < REQUESTS; i++) {
             requests[i] = request(rnd.nextInt(GROUPS), promptTokens);
         }
-        // Fill: route traffic until every endpoint's index holds 30,000 blocks (the capacity of inference and
-        // llm-d; the SGLang tree could hold 262,144, which would need 2.7 GB here). Responses come back in batches,
+        // Fill: route traffic until the endpoints' indexes hold 95 % of 30,000 blocks each (about the capacity of
+        // inference and llm-d; the SGLang tree could hold 262,144, which would need 2.7 GB here). Responses come back in batches,
         // so backlogs build up and the policy spreads the traffic over all endpoints.
         List<InferenceExchange> outstanding = new ArrayList<>();
         int rounds = 0;
-        while (!full() && rounds++ < 400_000) {
+        while (!full() && rounds++ < 150_000) {
+            scrape();
             InferenceExchange x = InferenceExchange.of(request(rnd.nextInt(GROUPS), 8192));
             pool.select(ctx.reset().attach(x));
             outstanding.add(x);
@@ -113,33 +119,37 @@ public class SchedulingDecisionBenchmark {
         for (InferenceExchange o : outstanding) {
             o.finished(clock.nanoTime());
         }
-        // Then a fleet that is not uniform: queues, batches and KV use differ per endpoint.
-        for (Member m : pool.members()) {
-            fleet.publish(m.address(), new ServerMetrics(rnd.nextInt(3), rnd.nextInt(20, 60),
-                    rnd.nextDouble(0.2, 0.7), 0, 16, Set.of(), 0, clock.nanoTime()));
-        }
         if (!full()) {
-            int min = Integer.MAX_VALUE;
-            int max = 0;
-            int zero = 0;
-            for (Member m : pool.members()) {
-                int b = fleet.indexedBlocks(m.address());
-                min = Math.min(min, b);
-                max = Math.max(max, b);
-                zero += b == 0 ? 1 : 0;
+            if (policy.equals("inference")) {
+                throw new IllegalStateException("the index did not fill in " + rounds + " decisions");
             }
-            throw new IllegalStateException("the index did not fill in " + rounds + " decisions: " + min + ".." + max
-                    + " blocks, " + zero + " empty");
+            // A baseline that herds (llm-d) leaves some endpoints nearly empty: measure it as it is.
+            System.err.println(policy + ": index not full after " + rounds + " decisions");
         }
     }
 
+    /**
+     * One step of simulated time (1 ms: 1,000 requests per second over the fleet) and one endpoint's scrape, round
+     * robin, so every endpoint is scraped every 256 ms with a queue, batch and KV use that vary over time.
+     */
+    private void scrape() {
+        clock.advanceNanos(1_000_000);
+        Member m = members.get(scraped++ % ENDPOINTS);
+        fleet.publish(m.address(), new ServerMetrics(metrics.nextInt(3), metrics.nextInt(20, 60),
+                metrics.nextDouble(0.2, 0.7), 0, 16, Set.of(), 0, clock.nanoTime()));
+    }
+
+    /**
+     * Full: the endpoints hold 95 % of 256 × 30,000 blocks. (The llm-d baseline never sends anything to a few
+     * endpoints that hold no system prompt when the others look as good, so "every endpoint full" is not reachable
+     * for it.)
+     */
     private boolean full() {
-        for (Member m : pool.members()) {
-            if (fleet.indexedBlocks(m.address()) < 30_000) {
-                return false;
-            }
+        long sum = 0;
+        for (Member m : members) {
+            sum += Math.min(30_000, fleet.indexedBlocks(m.address()));
         }
-        return true;
+        return sum >= 0.95 * ENDPOINTS * 30_000;
     }
 
     private InferenceRequest request(int group, int tokens) {
@@ -165,6 +175,7 @@ public class SchedulingDecisionBenchmark {
 
     @Benchmark
     public Member decision() {
+        scrape();
         InferenceRequest r = requests[next];
         next = (next + 1) & (REQUESTS - 1);
         return decide(r);
