@@ -28,6 +28,11 @@ public final class Main {
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int execute(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line (bad options exit with {@link #BAD_INPUT}). */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("sluice: " + ex.getMessage());
@@ -36,6 +41,6 @@ public final class Main {
                     .replace("sluice", "").strip() + " --help' for usage.");
             return BAD_INPUT;
         });
-        return cli.execute(args);
+        return cli;
     }
 }
