@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "An L4/L7 load balancer and inference-aware router for LLM fleets.",
-        subcommands = {RunCommand.class, ValidateCommand.class, SimCommand.class, ReplayCommand.class,
+        subcommands = {RunCommand.class, ValidateCommand.class, DemoCommand.class, SimCommand.class, ReplayCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 
