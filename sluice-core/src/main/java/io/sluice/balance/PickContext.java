@@ -14,6 +14,8 @@ public final class PickContext {
 
     private long hash;
     private boolean hasHash;
+    private long affinity;
+    private boolean hasAffinity;
     private final Member[] excluded = new Member[MAX_EXCLUDED];
     private int excludedCount;
     private Object attachment;
@@ -22,6 +24,8 @@ public final class PickContext {
     public PickContext reset() {
         hasHash = false;
         hash = 0;
+        hasAffinity = false;
+        affinity = 0;
         for (int i = 0; i < excludedCount; i++) {
             excluded[i] = null;
         }
@@ -45,6 +49,26 @@ public final class PickContext {
     /** The hash key; meaningful only when {@link #hasHash()}. */
     public long hash() {
         return hash;
+    }
+
+    /**
+     * Sets the request's session affinity: the endpoint id its sticky cookie names, or the key of its sticky
+     * header (see {@link StickySessions}). Independent of {@link #hash(long)}, which hash policies use.
+     */
+    public PickContext affinity(long value) {
+        this.affinity = value;
+        this.hasAffinity = true;
+        return this;
+    }
+
+    /** True if the request carries a session affinity. */
+    public boolean hasAffinity() {
+        return hasAffinity;
+    }
+
+    /** The session affinity; meaningful only when {@link #hasAffinity()}. */
+    public long affinity() {
+        return affinity;
     }
 
     /** Marks an endpoint as already tried by this request; later picks avoid it when they can. */

@@ -13,8 +13,9 @@ import java.util.Set;
  * larger (Envoy's retry budget).
  *
  * @param attempts       tries in all, the first included (1: no retry)
- * @param on             conditions: {@code connect-failure}, {@code reset-before-response}, {@code timeout},
- *                       or a status code ({@code 502}, {@code 503}, {@code 504}, {@code 429})
+ * @param on             conditions: {@code connect-failure}, {@code reset-before-response}, {@code timeout}
+ *                       (the per-try timeout; {@code 504} implies it, as in Envoy), or a status code
+ *                       ({@code 502}, {@code 503}, {@code 504}, {@code 429})
  * @param budgetPercent  retries in flight as a share of active requests
  * @param minConcurrent  retries always allowed in flight, whatever the budget
  * @param perTryTimeout  time one try may take until the response head (0: the pool's response_header timeout)

@@ -1,5 +1,7 @@
 package io.sluice.endpoint;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -19,7 +21,27 @@ public final class LoadStats {
     /** Decay constant τ of the latency EWMA. */
     public static final long DEFAULT_DECAY_NANOS = 10_000_000_000L;
 
-    private final AtomicInteger activeRequests = new AtomicInteger();
+    /** A failure counts as this many times the latency estimate, so repeated failures compound. */
+    public static final double FAILURE_LATENCY_FACTOR = 4;
+
+    /** The estimate a failure multiplies when the endpoint has none yet (or a smaller one). */
+    public static final long FAILURE_LATENCY_FLOOR_NANOS = 10_000_000L;
+
+    /**
+     * Read by every load-aware pick, so it is a plain volatile field updated through a VarHandle: one pointer hop
+     * less than an {@code AtomicInteger} on a path that reads it for every candidate.
+     */
+    private static final VarHandle ACTIVE_REQUESTS;
+
+    static {
+        try {
+            ACTIVE_REQUESTS = MethodHandles.lookup().findVarHandle(LoadStats.class, "activeRequests", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private volatile int activeRequests;
     private final AtomicInteger activeConnections = new AtomicInteger();
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -30,7 +52,7 @@ public final class LoadStats {
 
     /** Requests sent to the endpoint that have not yet ended. */
     public int activeRequests() {
-        return activeRequests.get();
+        return activeRequests;
     }
 
     /** Open upstream connections to the endpoint. */
@@ -53,6 +75,19 @@ public final class LoadStats {
         return latencyEwmaNanos;
     }
 
+    /**
+     * When the latency estimate last took a sample; {@code Long.MIN_VALUE} before the first. Two estimates decay by
+     * the same factor per unit of time, so policies compare them through their stamps without reading the clock.
+     */
+    public long latencyStampNanos() {
+        return ewmaStamp.get();
+    }
+
+    /** Until when a {@code Retry-After} asked us to keep away; {@code Long.MIN_VALUE} if it never did. */
+    public long penaltyUntilNanos() {
+        return penaltyUntilNanos;
+    }
+
     /** True while a {@code Retry-After} from the endpoint asks us to keep away. */
     public boolean penalised(long nowNanos) {
         return nowNanos < penaltyUntilNanos;
@@ -60,13 +95,13 @@ public final class LoadStats {
 
     /** Called when a request is sent to the endpoint. */
     public void requestStarted() {
-        activeRequests.incrementAndGet();
+        ACTIVE_REQUESTS.getAndAdd(this, 1);
         requests.increment();
     }
 
     /** Called exactly once per {@link #requestStarted()}, however the request ended. */
     public void requestEnded() {
-        activeRequests.decrementAndGet();
+        ACTIVE_REQUESTS.getAndAdd(this, -1);
     }
 
     /** Called when an upstream connection opens. */
@@ -108,6 +143,21 @@ public final class LoadStats {
         long elapsed = Math.max(0, nowNanos - last);
         double w = Math.exp(-(double) elapsed / decayNanos);
         latencyEwmaNanos = current * w + sampleNanos * (1 - w);
+    }
+
+    /**
+     * Adds a failed request to the peak EWMA as a penalised latency: {@code max(elapsed, FAILURE_LATENCY_FACTOR ×
+     * max(estimate, FAILURE_LATENCY_FLOOR_NANOS))}. A connection refused in a millisecond must not make an endpoint
+     * look fast; one failure is forgotten over a few τ, while repeated failures multiply the estimate each time.
+     *
+     * @param nowNanos    the clock reading when the failure was seen
+     * @param elapsedNanos how long the request had been running
+     * @param decayNanos  the decay constant τ
+     */
+    public void recordFailureLatency(long nowNanos, long elapsedNanos, long decayNanos) {
+        double base = Math.max(latencyEwmaNanos, FAILURE_LATENCY_FLOOR_NANOS);
+        double penalised = Math.max(elapsedNanos, FAILURE_LATENCY_FACTOR * base);
+        recordLatency(nowNanos, (long) Math.min(penalised, Long.MAX_VALUE / 2.0), decayNanos);
     }
 
     /**

@@ -7,12 +7,15 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
+import io.sluice.balance.RetryAfter;
+import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
 import io.sluice.proxy.route.Router;
+import io.sluice.proxy.runtime.PoolAffinity;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
@@ -23,6 +26,7 @@ import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One proxied request and its response, from the client's request head to the last byte of the response.
@@ -34,7 +38,7 @@ import java.util.Optional;
  * client itself when it cannot be forwarded: 404 (no route), 503 (no usable endpoint, connect failures), 502 (the
  * endpoint reset or broke the protocol before answering), 504 (no response head in time).
  */
-final class Exchange implements UpstreamListener, Router.Request {
+final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.Request {
 
     private final Http1ServerHandler client;
     private final ListenerContext listener;
@@ -44,6 +48,7 @@ final class Exchange implements UpstreamListener, Router.Request {
     private final PickContext pick = new PickContext();
 
     private String path = "";
+    private String query = "";
     private String host = "";
     private String authority = "";
     private String originTarget;
@@ -65,6 +70,7 @@ final class Exchange implements UpstreamListener, Router.Request {
     private boolean clientNeedsFlush;
     private long lastActivityNanos;
     private long requestSentNanos = -1;
+    private long attemptStartNanos;
     private long responseHeadNanos = -1;
 
     private boolean responseStarted;
@@ -110,6 +116,18 @@ final class Exchange implements UpstreamListener, Router.Request {
         return request.get(lowerName);
     }
 
+    // ------------------------------------------------------------------ PoolAffinity.Request
+
+    @Override
+    public String rawQuery() {
+        return query;
+    }
+
+    @Override
+    public long clientIpKey() {
+        return client.clientIpKey();
+    }
+
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
@@ -134,6 +152,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             return;
         }
         pool = routed.get();
+        pool.affinity().prepare(pick, this);
         pickAndConnect();
     }
 
@@ -158,6 +177,7 @@ final class Exchange implements UpstreamListener, Router.Request {
         }
         int q = rest.indexOf('?');
         path = q < 0 ? rest : rest.substring(0, q);
+        query = q < 0 ? "" : rest.substring(q + 1);
         String h = authority;
         if (h.startsWith("[")) {
             int close = h.indexOf(']');
@@ -178,6 +198,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             return;
         }
         attempts++;
+        attemptStartNanos = client.now();
         member.load().requestStarted();
         counted = member;
         Channel channel = client.ctx().channel();
@@ -227,7 +248,7 @@ final class Exchange implements UpstreamListener, Router.Request {
 
     private void connectFailed(Throwable cause) {
         endAttempt();
-        member.load().failure();
+        failed();
         boolean timeout = cause instanceof ConnectTimeoutException;
         String why = timeout ? "upstream connect timeout" : cause instanceof ConnectException
                 ? "upstream connect refused" : "upstream connect failed: " + cause.getMessage();
@@ -290,10 +311,8 @@ final class Exchange implements UpstreamListener, Router.Request {
     }
 
     private void requestFullySent() {
-        if (upstreamNeedsFlush) {
-            upstreamNeedsFlush = false;
-            upstream.channel().flush();
-        }
+        upstreamNeedsFlush = false;
+        upstream.channel().flush();
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
         if (!responseStarted) {
@@ -344,7 +363,7 @@ final class Exchange implements UpstreamListener, Router.Request {
         if (s / 100 == 1) {
             if (s != 100 && s != 101) {
                 ByteBuf interim = ForwardedHeads.response(client.ctx().alloc(), head, ForwardedHeads.Framing.NONE,
-                        true, request.minorVersion(), requestId);
+                        true, request.minorVersion(), requestId, Optional.empty());
                 client.ctx().write(interim, client.ctx().voidPromise());
                 clientNeedsFlush = true;
             } else if (s == 101) {
@@ -358,6 +377,15 @@ final class Exchange implements UpstreamListener, Router.Request {
         }
         status = s;
         responseHeadNanos = client.now();
+        if (s == 429 || s == 503) {
+            // least-response-time leaves an endpoint alone for as long as it asks.
+            Optional<String> retryAfter = head.get("retry-after");
+            OptionalLong delay = retryAfter.isPresent()
+                    ? RetryAfter.millis(retryAfter.get(), listener.clock().currentTimeMillis()) : OptionalLong.empty();
+            if (delay.isPresent()) {
+                member.load().penaliseUntil(responseHeadNanos + delay.getAsLong() * 1_000_000L);
+            }
+        }
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         boolean bodiless = request.method().equals("HEAD") || s == 204 || s == 304;
@@ -375,7 +403,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             clientKeepAlive = false;
         }
         ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
-                request.minorVersion(), requestId);
+                request.minorVersion(), requestId, pool.affinity().setCookie(pick, member, listener.tls()));
         head.release();
         client.ctx().write(out, client.ctx().voidPromise());
         clientNeedsFlush = true;
@@ -439,7 +467,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             return;
         }
         upstream.markNotReusable();
-        member.load().failure();
+        failed();
         if (responseStarted) {
             error = "upstream broke the response: " + reason;
             fail();
@@ -462,12 +490,12 @@ final class Exchange implements UpstreamListener, Router.Request {
                 return;
             }
             error = "upstream closed during the response";
-            member.load().failure();
+            failed();
             fail();
             client.abort();
             return;
         }
-        member.load().failure();
+        failed();
         respondError(502, "upstream reset before response", "upstream_reset");
     }
 
@@ -480,7 +508,7 @@ final class Exchange implements UpstreamListener, Router.Request {
             long headDeadline = requestSentNanos + pool.responseHeaderTimeoutNanos();
             if (now >= headDeadline) {
                 upstream.markNotReusable();
-                member.load().failure();
+                failed();
                 respondError(504, "upstream response timeout", "response_timeout");
                 return Long.MAX_VALUE;
             }
@@ -580,6 +608,16 @@ final class Exchange implements UpstreamListener, Router.Request {
         Http1Writer.endHead(out);
         out.writeBytes(body);
         client.ctx().write(out, client.ctx().voidPromise());
+    }
+
+    /**
+     * Counts a failure of the current attempt (for outlier detection) and feeds it to the latency estimate as a
+     * penalised latency, so that an endpoint failing fast does not look fast to {@code least-response-time}.
+     */
+    private void failed() {
+        long now = client.now();
+        member.load().failure();
+        member.load().recordFailureLatency(now, now - attemptStartNanos, LoadStats.DEFAULT_DECAY_NANOS);
     }
 
     /** Releases the active-request count of the current attempt, once. */

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
+import java.util.Optional;
 
 /**
  * Builds the heads Sluice forwards: the request to the endpoint and the response to the client.
@@ -123,9 +124,10 @@ final class ForwardedHeads {
      * @param keepAlive         whether the client connection stays open
      * @param clientMinorVersion the client's HTTP minor version
      * @param requestId         added when the response has none
+     * @param setCookie         a {@code Set-Cookie} Sluice adds (the sticky-session cookie), besides the endpoint's
      */
     static ByteBuf response(ByteBufAllocator alloc, Http1Head response, Framing framing, boolean keepAlive,
-                            int clientMinorVersion, String requestId) {
+                            int clientMinorVersion, String requestId, Optional<String> setCookie) {
         ByteBuf out = alloc.buffer(response.buffer().readableBytes() + 96);
         Http1Writer.statusLine(out, response);
         boolean hasRequestId = false;
@@ -158,6 +160,9 @@ final class ForwardedHeads {
         }
         if (!hasRequestId) {
             Http1Writer.field(out, "x-request-id", requestId);
+        }
+        if (setCookie.isPresent()) {
+            Http1Writer.field(out, "Set-Cookie", setCookie.get());
         }
         Http1Writer.endHead(out);
         return out;

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.balance.HashKeys;
 import io.sluice.config.ListenerConfig;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Parser;
@@ -38,6 +39,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     private Exchange exchange;
     private String clientIp = "";
     private String clientAddress = "";
+    private long clientIpKey;
     private boolean closeAfterResponse;
     private boolean closed;
     private boolean parsing;
@@ -64,6 +66,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
 
     String clientIp() {
         return clientIp;
+    }
+
+    /** The client address's hash key for {@code hash_on: client-ip}, computed once per connection. */
+    long clientIpKey() {
+        return clientIpKey;
     }
 
     String clientAddress() {
@@ -93,6 +100,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
             clientIp = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
             clientAddress = remote.getAddress() instanceof java.net.Inet6Address ? "[" + clientIp + "]:"
                     + remote.getPort() : clientIp + ":" + remote.getPort();
+            clientIpKey = remote.getAddress() != null ? HashKeys.ofClientIp(remote.getAddress())
+                    : HashKeys.of(clientIp);
         }
         headDeadline = now() + listener.config().timeouts().requestHeader().toNanos();
         armTimer(headDeadline);

@@ -25,6 +25,7 @@ public final class PoolRuntime {
 
     private final PoolConfig config;
     private final Pool pool;
+    private final PoolAffinity affinity;
     private final Map<Address, InetSocketAddress> resolved = new ConcurrentHashMap<>();
     private final long connectTimeoutMillis;
     private final long responseHeaderTimeoutNanos;
@@ -34,6 +35,7 @@ public final class PoolRuntime {
     private PoolRuntime(PoolConfig config, Pool pool) {
         this.config = config;
         this.pool = pool;
+        this.affinity = PoolAffinity.of(config);
         this.connectTimeoutMillis = Math.max(1, config.timeouts().connect().toMillis());
         this.responseHeaderTimeoutNanos = config.timeouts().responseHeader().toNanos();
         this.idleTimeoutNanos = config.timeouts().idle().toNanos();
@@ -93,6 +95,11 @@ public final class PoolRuntime {
     /** The core pool: members, snapshot and policy. */
     public Pool pool() {
         return pool;
+    }
+
+    /** What the pool's hash policy and sticky sessions read from requests and write to responses. */
+    public PoolAffinity affinity() {
+        return affinity;
     }
 
     /** Connect timeout in milliseconds. */

@@ -1,0 +1,318 @@
+package io.sluice.sim.replay;
+
+import io.sluice.balance.NoEndpointException;
+import io.sluice.balance.PickContext;
+import io.sluice.balance.Pool;
+import io.sluice.config.ConfigException;
+import io.sluice.config.PoolConfig;
+import io.sluice.config.SluiceConfig;
+import io.sluice.endpoint.LoadStats;
+import io.sluice.endpoint.Member;
+import io.sluice.endpoint.EndpointSet;
+import io.sluice.inference.InferenceRequest;
+import io.sluice.inference.ServerMetrics;
+import io.sluice.sim.engine.Engine;
+import io.sluice.sim.engine.EngineListener;
+import io.sluice.sim.engine.EngineRequest;
+import io.sluice.sim.engine.Failure;
+import io.sluice.sim.engine.Profile;
+import io.sluice.sim.trace.RequestStream;
+import io.sluice.sim.trace.TraceRequest;
+import io.sluice.time.ManualClock;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import net.openhft.hashing.LongHashFunction;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One policy replayed over one workload: a discrete-event simulation in virtual time.
+ *
+ * <p>Events are request arrivals (streamed from the workload), engine iteration ends (an indexed heap of one
+ * entry per engine), metric scrapes and their delayed deliveries, and the end of warm-up. At equal times,
+ * arrivals come first, so requests that arrive together can join the same first iteration. Every arrival asks
+ * the pool's selector, built by the same {@code Balancers} the proxy uses, for an endpoint, with the request's
+ * {@link InferenceRequest} attached to the {@link PickContext}; the chosen member's {@link LoadStats} are fed as the
+ * proxy feeds them: {@code requestStarted} on dispatch, {@code requestEnded} and {@code recordLatency} (end-to-end)
+ * on completion, {@code failure} on failure. The engines are {@link Engine}s with fused decode steps; an arrival
+ * cuts the target engine's step short at the next iteration boundary.
+ */
+final class PolicyRun implements EngineListener {
+
+    private static final class Flight {
+        final int endpoint;
+        final long arrival;
+        final long sloNanos;
+
+        Flight(int endpoint, long arrival, long sloNanos) {
+            this.endpoint = endpoint;
+            this.arrival = arrival;
+            this.sloNanos = sloNanos;
+        }
+    }
+
+    private record Delivery(long at, int endpoint, ServerMetrics metrics) {
+    }
+
+    private final String policy;
+    private final ReplayConfig config;
+    private final Supplier<RequestStream> source;
+    private final AtomicLong progress;
+    private final AtomicLong virtualNanos;
+    private final ManualClock clock = ManualClock.start();
+    private final Engine[] engines;
+    private final Member[] members;
+    private final Pool pool;
+    private final MetricsSink sink;
+    private final EngineQueue queue;
+    private final PickContext ctx = new PickContext();
+    private final ArrayDeque<Delivery> deliveries = new ArrayDeque<>();
+    private final LoadSeries series;
+    private final long[] endpointRequests;
+    private final String defaultModel;
+    private final Histogram ttft = new Histogram(3);
+    private final Histogram e2e = new Histogram(3);
+    private final Histogram queueTime = new Histogram(3);
+    private final Histogram spikeTtft = new Histogram(3);
+    private final long spikeStart;
+    private final long spikeEnd;
+    private final Map<String, Long> failures = new TreeMap<>();
+    private final long sloNanos;
+    private long requests;
+    private long completed;
+    private long shed;
+    private long outputTokens;
+    private long sloMet;
+    private long firstArrival = -1;
+    private long lastEvent;
+
+    PolicyRun(String policy, ReplayConfig config, Supplier<RequestStream> source, AtomicLong progress,
+              AtomicLong virtualNanos) {
+        this.policy = policy;
+        this.config = config;
+        this.source = source;
+        this.progress = progress;
+        this.virtualNanos = virtualNanos;
+        this.sloNanos = config.sloTtft().toNanos();
+        this.spikeStart = config.spike().map(s -> s.start().toNanos()).orElse(Long.MAX_VALUE);
+        this.spikeEnd = config.spike().map(s -> s.start().plus(s.duration()).toNanos()).orElse(Long.MIN_VALUE);
+        List<Profile> servers = config.fleet().servers();
+        int n = servers.size();
+        PoolConfig poolConfig = poolConfig(policy, servers);
+        SplittableRandom random = new SplittableRandom(config.seed());
+        RandomGenerator policyRandom = random.split();
+        Supplier<RandomGenerator> randoms = () -> policyRandom;
+        RoutingFactory.Routing routing = config.routing().create(poolConfig, randoms, clock);
+        this.sink = routing.sink();
+        boolean warmup = !config.faults().warmup().isZero();
+        this.pool = Pool.of("replay", routing.balancer(), EndpointSet.Options.DEFAULT, clock, warmup,
+                poolConfig.endpoints(), Optional.empty());
+        this.members = pool.members().toArray(new Member[0]);
+        this.engines = new Engine[n];
+        for (int i = 0; i < n; i++) {
+            engines[i] = Engine.of(servers.get(i), new Engine.Options(config.faults(), random.nextLong(), true),
+                    clock);
+        }
+        this.queue = new EngineQueue(n);
+        this.series = new LoadSeries(n);
+        this.endpointRequests = new long[n];
+        this.defaultModel = servers.get(0).model().servedName();
+    }
+
+    /** The pool as the proxy would read it from YAML, so every policy gets its documented defaults. */
+    static PoolConfig poolConfig(String policy, List<Profile> servers) {
+        StringBuilder yaml = new StringBuilder("listeners: []\npools:\n  - name: replay\n    policy: ")
+                .append(policy).append("\n    endpoints:\n");
+        for (int i = 0; i < servers.size(); i++) {
+            yaml.append("      - { address: \"10.").append(i >> 16 & 255).append('.').append(i >> 8 & 255)
+                    .append('.').append(i & 255).append(":8000\", models: [\"")
+                    .append(servers.get(i).model().servedName()).append("\"], labels: { profile: ")
+                    .append(servers.get(i).name()).append(" } }\n");
+        }
+        try {
+            return SluiceConfig.parse(yaml.toString(), "replay", Path.of(".")).pools().get(0);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("policy '" + policy + "': " + e.getMessage(), e);
+        }
+    }
+
+    PolicyResult run() {
+        long wallStart = System.nanoTime();
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpuStart = threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
+        long scrapeEvery = config.scrapeInterval().toNanos();
+        long scrapeDelay = config.scrapeDelay().toNanos();
+        boolean scraping = sink != MetricsSink.NONE;
+        long nextScrape = scraping ? 0 : Long.MAX_VALUE;
+        long readyAt = config.faults().warmup().isZero() ? Long.MAX_VALUE : config.faults().warmup().toNanos();
+        try (RequestStream stream = source.get()) {
+            TraceRequest ahead = stream.hasNext() ? stream.next() : null;
+            while (true) {
+                long tArrival = ahead != null ? ahead.arrivalNanos() : Long.MAX_VALUE;
+                long tEngine = queue.peekTime();
+                long tDelivery = deliveries.isEmpty() ? Long.MAX_VALUE : deliveries.peekFirst().at();
+                boolean active = ahead != null || !queue.isEmpty();
+                long tScrape = active ? nextScrape : Long.MAX_VALUE;
+                long t = Math.min(Math.min(tArrival, tEngine), Math.min(Math.min(tDelivery, tScrape), readyAt));
+                if (t == Long.MAX_VALUE) {
+                    break;
+                }
+                clock.setNanos(Math.max(t, clock.nanoTime()));
+                if (t == readyAt) {
+                    readyAt = Long.MAX_VALUE;
+                    for (Member m : members) {
+                        m.setCheckPassing(true, t);
+                    }
+                    pool.rebuild();
+                } else if (t == tArrival) {
+                    arrive(ahead);
+                    ahead = stream.hasNext() ? stream.next() : null;
+                } else if (t == tEngine) {
+                    step(queue.peek());
+                } else if (t == tDelivery) {
+                    Delivery d = deliveries.pollFirst();
+                    sink.publish(members[d.endpoint()], d.metrics());
+                } else {
+                    scrape(t, scrapeDelay);
+                    nextScrape = t + scrapeEvery;
+                }
+            }
+            series.finish(lastEvent);
+            long span = firstArrival < 0 ? 0 : lastEvent - firstArrival;
+            List<Double> loads = new ArrayList<>();
+            List<Long> perEndpoint = new ArrayList<>();
+            long hits = 0;
+            long queries = 0;
+            long preemptions = 0;
+            for (int i = 0; i < engines.length; i++) {
+                loads.add(series.mean(i, span));
+                perEndpoint.add(endpointRequests[i]);
+                hits += engines[i].prefixHitTokens();
+                queries += engines[i].prefixQueryTokens();
+                preemptions += engines[i].preemptions();
+            }
+            if (stream.skipped() > 0) {
+                failures.put("skipped_lines", stream.skipped());
+            }
+            return new PolicyResult(policy, requests, completed, shed, Map.copyOf(failures), outputTokens, span,
+                    ttft, e2e, queueTime, sloMet, hits, queries, preemptions, loads, perEndpoint, series,
+                    System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart,
+                    spikeTtft);
+        }
+    }
+
+    private void arrive(TraceRequest r) {
+        long now = clock.nanoTime();
+        if (firstArrival < 0) {
+            firstArrival = now;
+        }
+        requests++;
+        if ((requests & 1023) == 0) {
+            progress.addAndGet(1024);
+            virtualNanos.set(now);
+        }
+        long[] hashes = r.blockHashes();
+        InferenceRequest features = new InferenceRequest(r.model().orElse(defaultModel), r.adapter(), hashes,
+                r.promptTokens(), r.outputTokens(), r.session(), r.priority(), r.tenant(), r.sloTtftMillis(), true);
+        ctx.reset().attach(features);
+        r.session().ifPresent(s -> ctx.hash(LongHashFunction.xx3().hashChars(s)));
+        Member member;
+        try {
+            member = pool.select(ctx);
+        } catch (NoEndpointException e) {
+            shed++;
+            lastEvent = Math.max(lastEvent, now);
+            return;
+        }
+        int i = member.id();
+        endpointRequests[i]++;
+        LoadStats load = member.load();
+        load.requestStarted();
+        series.set(i, now, load.activeRequests());
+        long slo = r.sloTtftMillis() > 0 ? r.sloTtftMillis() * 1_000_000L : sloNanos;
+        EngineRequest er = EngineRequest.of(requests, r.promptTokens(), r.outputTokens(), hashes, r.adapter(), this)
+                .attach(new Flight(i, now, slo));
+        Engine engine = engines[i];
+        engine.submit(er);
+        if (engine.inFlight()) {
+            queue.set(i, engine.truncate());
+        } else if (engine.hasWork() && !queue.contains(i)) {
+            queue.set(i, now);
+        }
+    }
+
+    private void step(int i) {
+        Engine engine = engines[i];
+        if (engine.inFlight()) {
+            engine.finishIteration();
+        }
+        long end = engine.hasWork() ? engine.startIteration() : -1;
+        if (end >= 0) {
+            queue.set(i, end);
+        } else {
+            queue.remove(i);
+        }
+    }
+
+    private void scrape(long now, long delay) {
+        for (int i = 0; i < engines.length; i++) {
+            Engine e = engines[i];
+            Profile p = e.profile();
+            ServerMetrics m = new ServerMetrics(e.waiting(), e.running(), e.kvUsage(), p.kvBlocks(),
+                    Profile.BLOCK_TOKENS, new HashSet<>(e.runningAdapters()), p.maxLoras(), now + delay);
+            deliveries.addLast(new Delivery(now + delay, i, m));
+        }
+    }
+
+    @Override
+    public void onTokens(EngineRequest r, int newTokens, long nowNanos) {
+        if (r.generated() != newTokens) {
+            return;
+        }
+        Flight f = (Flight) r.attachment();
+        long t = nowNanos - f.arrival;
+        ttft.recordValue(Math.max(0, t / 1000));
+        if (f.arrival >= spikeStart && f.arrival < spikeEnd) {
+            spikeTtft.recordValue(Math.max(0, t / 1000));
+        }
+        queueTime.recordValue(Math.max(0, (r.firstScheduledNanos() - f.arrival) / 1000));
+        if (t <= f.sloNanos) {
+            sloMet++;
+        }
+    }
+
+    @Override
+    public void onFinished(EngineRequest r, long nowNanos) {
+        Flight f = (Flight) r.attachment();
+        long latency = nowNanos - f.arrival;
+        e2e.recordValue(Math.max(0, latency / 1000));
+        completed++;
+        outputTokens += r.generated();
+        LoadStats load = members[f.endpoint].load();
+        load.requestEnded();
+        load.recordLatency(nowNanos, latency, LoadStats.DEFAULT_DECAY_NANOS);
+        series.set(f.endpoint, nowNanos, load.activeRequests());
+        lastEvent = Math.max(lastEvent, nowNanos);
+    }
+
+    @Override
+    public void onFailed(EngineRequest r, Failure failure, long nowNanos) {
+        Flight f = (Flight) r.attachment();
+        failures.merge(failure.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+        LoadStats load = members[f.endpoint].load();
+        load.failure();
+        load.requestEnded();
+        series.set(f.endpoint, nowNanos, load.activeRequests());
+        lastEvent = Math.max(lastEvent, nowNanos);
+    }
+}

@@ -1,0 +1,193 @@
+package io.sluice.sim.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.inference.PromptHasher;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TraceReadersTest {
+
+    @TempDir
+    Path dir;
+
+    private Path file(String name, String... lines) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, String.join("\n", lines) + "\n");
+        return p;
+    }
+
+    private static List<TraceRequest> readAll(RequestStream s) {
+        List<TraceRequest> out = new ArrayList<>();
+        try (s) {
+            s.forEachRemaining(out::add);
+        }
+        return out;
+    }
+
+    @Test
+    void readsMooncakeLinesAndExpandsTheir512TokenBlocks() throws Exception {
+        Path p = file("m.jsonl",
+                "{\"timestamp\": 1000, \"input_length\": 1100, \"output_length\": 52, \"hash_ids\": [46, 47, 48]}",
+                "{\"timestamp\": 1500, \"input_length\": 700, \"output_length\": 9, \"hash_ids\": [46, 99]}");
+        List<TraceRequest> rs = readAll(TraceFormat.MOONCAKE.open(p, false));
+        assertThat(rs).hasSize(2);
+        assertThat(rs.get(0).arrivalNanos()).isZero();
+        assertThat(rs.get(1).arrivalNanos()).isEqualTo(500_000_000L);
+        long[] a = rs.get(0).blockHashes();
+        long[] b = rs.get(1).blockHashes();
+        assertThat(a).hasSize(1100 / 16);
+        assertThat(b).hasSize(700 / 16);
+        // Id 46 is shared: its 32 blocks of 16 tokens match; then the chains part.
+        assertThat(PromptHasher.commonPrefix(a, b)).isEqualTo(32);
+    }
+
+    @Test
+    void malformedLineNamesFileAndLineOrIsSkippedAndCounted() throws Exception {
+        Path p = file("bad.jsonl",
+                "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 5}",
+                "{\"timestamp\": 1, \"input_length\": \"ten\", \"output_length\": 5}",
+                "not json",
+                "{\"timestamp\": 2, \"input_length\": 10, \"output_length\": 5}");
+        assertThatThrownBy(() -> readAll(TraceFormat.MOONCAKE.open(p, false)))
+                .isInstanceOf(TraceFormatException.class)
+                .hasMessageStartingWith("bad.jsonl:2: input_length must be a whole number")
+                .satisfies(e -> assertThat(((TraceFormatException) e).line()).isEqualTo(2));
+        RequestStream skipping = TraceFormat.MOONCAKE.open(p, true);
+        assertThat(readAll(skipping)).hasSize(2);
+        assertThat(skipping.skipped()).isEqualTo(2);
+    }
+
+    @Test
+    void arrivalsGoingBackInTimeAreAnError() throws Exception {
+        Path p = file("t.jsonl", "{\"timestamp\": 5, \"input_length\": 1, \"output_length\": 1}",
+                "{\"timestamp\": 4, \"input_length\": 1, \"output_length\": 1}");
+        assertThatThrownBy(() -> readAll(TraceFormat.MOONCAKE.open(p, false))).hasMessageContaining(":2:")
+                .hasMessageContaining("back in time");
+    }
+
+    @Test
+    void readsAzureCsvWithRelativeTimes() throws Exception {
+        Path p = file("a.csv", "TIMESTAMP,ContextTokens,GeneratedTokens",
+                "2023-11-16 18:15:46.6805900,374,44", "2023-11-16 18:15:50.9951690,396,109",
+                "2023-11-16 18:15:51,12,3");
+        List<TraceRequest> rs = readAll(TraceFormat.AZURE.open(p, false));
+        assertThat(rs).extracting(TraceRequest::promptTokens).containsExactly(374, 396, 12);
+        assertThat(rs.get(1).arrivalNanos()).isEqualTo(4_314_579_000L);
+        assertThat(rs.get(0).blockHashes()).isEmpty();
+        Path bad = file("b.csv", "TIMESTAMP,ContextTokens,GeneratedTokens", "2023-11-16 18:15:46,374");
+        assertThatThrownBy(() -> readAll(TraceFormat.AZURE.open(bad, false))).hasMessage(
+                "b.csv:2: expected 3 columns TIMESTAMP,ContextTokens,GeneratedTokens");
+    }
+
+    @Test
+    void sluiceFormatCarriesRequestMetadataAndRejectsUnknownKeys() throws Exception {
+        Path p = file("s.jsonl", "{\"timestamp\": 0, \"input_length\": 64, \"output_length\": 8, "
+                + "\"hash_ids\": [1, 2, 3, 4], \"block_size\": 16, \"model\": \"llama-3-8b\", \"adapter\": \"sql\", "
+                + "\"tenant\": \"acme\", \"priority\": 2, \"session\": \"s-1\", \"slo_ttft_ms\": 500}",
+                "{\"timestamp\": 1, \"input_length\": 64, \"output_length\": 8, \"sesion\": \"typo\"}");
+        RequestStream s = TraceFormat.SLUICE.open(p, true);
+        List<TraceRequest> rs = readAll(s);
+        TraceRequest r = rs.get(0);
+        assertThat(r.adapter()).contains("sql");
+        assertThat(r.session()).contains("s-1");
+        assertThat(r.tenant()).isEqualTo("acme");
+        assertThat(r.priority()).isEqualTo(2);
+        assertThat(r.sloTtftMillis()).isEqualTo(500);
+        assertThat(r.blockHashes()).hasSize(4);
+        assertThat(s.skipped()).isEqualTo(1);
+        assertThatThrownBy(() -> readAll(TraceFormat.SLUICE.open(p, false))).hasMessageContaining(
+                "unknown key 'sesion'");
+    }
+
+    @Test
+    void speedupAndSpikeStretchTimeAndLimitStops() {
+        List<TraceRequest> base = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            base.add(TraceRequest.of(i * 1_000_000_000L, 10, 10));
+        }
+        RequestStream s = new TimeWarp(list(base), 2, Optional.of(new Spike(4, Duration.ofSeconds(10),
+                Duration.ofSeconds(5))), 70);
+        List<TraceRequest> out = readAll(s);
+        assertThat(out).hasSize(70);
+        // 2x before the spike: one request per 0.5 s until t=10 s (20 requests), then 8x: 0.125 s apart for 5 s.
+        assertThat(out.get(20).arrivalNanos()).isEqualTo(10_000_000_000L);
+        assertThat(out.get(21).arrivalNanos() - out.get(20).arrivalNanos()).isEqualTo(125_000_000L);
+        assertThat(out.get(60).arrivalNanos()).isEqualTo(15_000_000_000L);
+        assertThat(out.get(69).arrivalNanos() - out.get(68).arrivalNanos()).isEqualTo(500_000_000L);
+        assertThat(Spike.parse("8@10m+2m")).isEqualTo(new Spike(8, Duration.ofMinutes(10), Duration.ofMinutes(2)));
+        assertThatThrownBy(() -> Spike.parse("8x")).hasMessageContaining("FACTOR@START+DURATION");
+    }
+
+    private static RequestStream list(List<TraceRequest> rs) {
+        var it = rs.iterator();
+        return new RequestStream() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public TraceRequest next() {
+                return it.next();
+            }
+
+            @Override
+            public long skipped() {
+                return 0;
+            }
+
+            @Override
+            public String describe() {
+                return "list";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Test
+    void generatorIsDeterministicAndSessionsResendTheirHistory() {
+        Workload w = new Workload(10, 1, Duration.ofSeconds(60), LengthSampler.fixed(200, 50), 2, 64, 0.5, 3,
+                Duration.ofSeconds(5), 2, 9);
+        List<TraceRequest> a = readAll(new Generator(w));
+        List<TraceRequest> b = readAll(new Generator(w));
+        assertThat(a).hasSizeGreaterThan(500);
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(a.get(i).arrivalNanos()).isEqualTo(b.get(i).arrivalNanos());
+            assertThat(a.get(i).blockIds()).isEqualTo(b.get(i).blockIds());
+        }
+        for (int i = 1; i < a.size(); i++) {
+            assertThat(a.get(i).arrivalNanos()).isGreaterThanOrEqualTo(a.get(i - 1).arrivalNanos());
+        }
+        TraceRequest first = a.stream().filter(r -> r.session().isPresent()).findFirst().orElseThrow();
+        TraceRequest second = a.stream().filter(r -> r.session().equals(first.session()) && r != first)
+                .findFirst().orElseThrow();
+        assertThat(second.promptTokens()).isGreaterThan(first.promptTokens() + first.outputTokens());
+        assertThat(PromptHasher.commonPrefix(first.blockHashes(), second.blockHashes()))
+                .isEqualTo(first.promptTokens() / 16);
+        assertThat(a).anySatisfy(r -> assertThat(r.adapter()).isPresent());
+        double seconds = a.get(a.size() - 1).arrivalNanos() / 1e9;
+        long fresh = a.stream().map(TraceRequest::session).distinct().count();
+        assertThat(fresh / seconds).isBetween(7.0, 13.0);
+    }
+
+    @Test
+    void lengthSamplerReadsDistributionCsv() throws Exception {
+        Path p = file("l.csv", "num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio", "74,918,992,0.08",
+                "100,10,110,10");
+        LengthSampler s = LengthSampler.fromCsv(p);
+        assertThat(s.meanPrompt()).isEqualTo(87);
+        Path bad = file("lb.csv", "num_prefill_tokens,num_decode_tokens", "x,1");
+        assertThatThrownBy(() -> LengthSampler.fromCsv(bad)).hasMessage("lb.csv:2: token counts must be numbers");
+    }
+}
