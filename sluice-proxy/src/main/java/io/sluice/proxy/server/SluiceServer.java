@@ -137,6 +137,7 @@ public final class SluiceServer implements AutoCloseable {
             throw new IOException("listener " + l.name() + ": cannot bind " + l.address() + ": " + why, cause);
         }
         channel = bound.channel();
+        ctx.serverChannel(channel);
         listeners.put(l.name(), new Bound(ctx, channel));
         LOG.info("listener {} on {}", l.name(), channel.localAddress());
     }

@@ -139,4 +139,36 @@ class FailuresIT {
             assertThat(c.closedByPeer()).isTrue();
         }
     }
+
+    @Test
+    void stopsAcceptingAtMaxConnections() throws Exception {
+        backend = TestBackend.start("b");
+        sluice = RunningSluice.start("""
+                access_log: { path: off }
+                admin: { enabled: false }
+                listeners:
+                  - name: web
+                    address: 127.0.0.1:0
+                    limits: { max_connections: 2 }
+                    routes: [ { match: { path_prefix: / }, pool: p } ]
+                pools:
+                  - name: p
+                    endpoints: [ { address: %s } ]
+                """.formatted(backend.address()));
+        RawHttp first = RawHttp.connect(sluice.port("web"));
+        RawHttp second = RawHttp.connect(sluice.port("web"));
+        first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(first.readResponse()).startsWith("HTTP/1.1 200");
+        second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(second.readResponse()).startsWith("HTTP/1.1 200");
+        // A third connection completes in the kernel backlog but is not served until one of the two closes.
+        try (RawHttp third = RawHttp.connect(sluice.port("web"))) {
+            third.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+            org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(500))
+                    .atMost(java.time.Duration.ofSeconds(2)).until(() -> backend.seen().size() == 2);
+            first.close();
+            assertThat(third.readResponse()).startsWith("HTTP/1.1 200");
+        }
+        second.close();
+    }
 }
