@@ -165,7 +165,8 @@ class FailuresIT {
         try (RawHttp third = RawHttp.connect(sluice.port("web"))) {
             third.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
             org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(500))
-                    .atMost(java.time.Duration.ofSeconds(2)).until(() -> backend.seen().size() == 2);
+                    .atMost(java.time.Duration.ofSeconds(3)).untilAsserted(() ->
+                            assertThat(backend.seen()).as("requests served while at the limit").hasSize(2));
             first.close();
             assertThat(third.readResponse()).startsWith("HTTP/1.1 200");
         }
