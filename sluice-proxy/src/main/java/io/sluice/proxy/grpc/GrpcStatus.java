@@ -77,7 +77,7 @@ public final class GrpcStatus {
      * Writes a complete HTTP/1.1 trailers-only gRPC response (the HTTP/2 frontend turns it into one HEADERS frame
      * with END_STREAM).
      */
-    public static void writeHttp1(ByteBuf out, int code, String message, String requestId) {
+    public static void writeHttp1(ByteBuf out, int code, String message, String requestId, boolean keepAlive) {
         Http1Writer.statusLine(out, 200);
         Http1Writer.field(out, "content-type", "application/grpc");
         Http1Writer.field(out, "grpc-status", Integer.toString(code));
@@ -86,6 +86,9 @@ public final class GrpcStatus {
         }
         Http1Writer.field(out, "x-request-id", requestId);
         Http1Writer.contentLength(out, 0);
+        if (!keepAlive) {
+            Http1Writer.connectionClose(out);
+        }
         Http1Writer.endHead(out);
     }
 

@@ -10,6 +10,7 @@ import io.sluice.balance.PickContext;
 import io.sluice.balance.RetryAfter;
 import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
+import io.sluice.proxy.grpc.GrpcStatus;
 import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
@@ -76,6 +77,10 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private ForwardedHeads.Framing framing;
     private boolean clientKeepAlive;
     private boolean finished;
+    /** A gRPC call: Sluice's own errors are told as gRPC statuses. */
+    private final boolean grpc;
+    /** The deadline of a gRPC call's {@code grpc-timeout}, in clock nanos; Long.MAX_VALUE if none. */
+    private long grpcDeadlineNanos = Long.MAX_VALUE;
     private int status;
     private String error = "";
     private long bytesIn;
@@ -91,6 +96,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         this.clientKeepAlive = request.keepAlive();
         this.bodyless = !request.chunked() && request.contentLength() <= 0;
         this.requestEnded = bodyless;
+        this.grpc = GrpcStatus.isGrpc(request.get("content-type").orElse(null));
     }
 
     // ------------------------------------------------------------------ Router.Request
@@ -144,6 +150,12 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         idGenerated = !RequestIds.acceptable(id);
         requestId = idGenerated ? RequestIds.generate() : id;
 
+        if (grpc) {
+            request.get("grpc-timeout").ifPresent(t -> GrpcStatus.timeoutNanos(t).ifPresent(n -> {
+                grpcDeadlineNanos = n > Long.MAX_VALUE - startNanos ? Long.MAX_VALUE : startNanos + n;
+                client.armTimer(grpcDeadlineNanos);
+            }));
+        }
         ProxyRuntime runtime = listener.runtime();
         Optional<PoolRuntime> routed = runtime.router(listener.name()).flatMap(r -> r.route(this));
         if (routed.isEmpty()) {
@@ -500,6 +512,42 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     /** Checks this exchange's deadlines; returns the next one. */
     long checkDeadlines(long now) {
+        if (!finished && now >= grpcDeadlineNanos) {
+            // The caller's deadline passed: it has given up, so Sluice does too (gRPC's deadline propagation).
+            if (upstream != null) {
+                upstream.markNotReusable();
+            }
+            if (responseStarted) {
+                endGrpcResponse(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded in Sluice");
+            } else {
+                respondError(504, "deadline exceeded (grpc-timeout)", "grpc_deadline");
+            }
+            return Long.MAX_VALUE;
+        }
+        long next = checkTimeouts(now);
+        return finished ? Long.MAX_VALUE : Math.min(next, grpcDeadlineNanos);
+    }
+
+    /** Ends a started gRPC response with a status in its trailers (HTTP/2 clients see a proper call end). */
+    private void endGrpcResponse(int code, String message) {
+        if (framing == ForwardedHeads.Framing.CHUNKED) {
+            ByteBuf trailers = client.ctx().alloc().buffer(64);
+            Http1Writer.field(trailers, "grpc-status", Integer.toString(code));
+            Http1Writer.field(trailers, "grpc-message", message);
+            client.ctx().write(Http1Writer.lastChunk(client.ctx().alloc(), trailers), client.ctx().voidPromise());
+            trailers.release();
+            client.ctx().flush();
+            error = message;
+            clientKeepAlive = false;
+            fail();
+        } else {
+            error = message;
+            fail();
+            client.abort();
+        }
+    }
+
+    private long checkTimeouts(long now) {
         if (finished) {
             return Long.MAX_VALUE;
         }
@@ -568,8 +616,15 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         listener.metrics().proxyError(listener.name(), metricReason);
         boolean keepAlive = clientKeepAlive && requestEnded && !listener.draining();
         clientKeepAlive = keepAlive;
-        writeError(client, code, reason, keepAlive, requestId == null ? RequestIds.generate() : requestId,
-                code == 503 ? "1" : null);
+        if (grpc) {
+            ByteBuf out = client.ctx().alloc().buffer(256);
+            GrpcStatus.writeHttp1(out, GrpcStatus.forProxyError(code, metricReason), reason,
+                    requestId == null ? RequestIds.generate() : requestId, keepAlive);
+            client.ctx().write(out, client.ctx().voidPromise());
+        } else {
+            writeError(client, code, reason, keepAlive, requestId == null ? RequestIds.generate() : requestId,
+                    code == 503 ? "1" : null);
+        }
         client.ctx().flush();
         if (upstream != null && !upstream.channel().isActive()) {
             upstream = null;
