@@ -77,6 +77,9 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private ForwardedHeads.Framing framing;
     private boolean clientKeepAlive;
     private boolean finished;
+    /** The client asked to switch protocols (WebSocket): a 101 turns the exchange into a two-way tunnel. */
+    private final boolean upgradeRequested;
+    private boolean tunnel;
     /** A gRPC call: Sluice's own errors are told as gRPC statuses. */
     private final boolean grpc;
     /** The deadline of a gRPC call's {@code grpc-timeout}, in clock nanos; Long.MAX_VALUE if none. */
@@ -97,6 +100,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         this.bodyless = !request.chunked() && request.contentLength() <= 0;
         this.requestEnded = bodyless;
         this.grpc = GrpcStatus.isGrpc(request.get("content-type").orElse(null));
+        this.upgradeRequested = ForwardedHeads.upgrade(request).isPresent();
     }
 
     // ------------------------------------------------------------------ Router.Request
@@ -346,7 +350,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     @Override
     public void upstreamWritabilityChanged(boolean writable) {
-        if (!requestEnded) {
+        if (!requestEnded || tunnel) {
             client.setReading(writable);
         }
     }
@@ -378,9 +382,13 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                 client.ctx().write(interim, client.ctx().voidPromise());
                 clientNeedsFlush = true;
             } else if (s == 101) {
+                if (upgradeRequested && head.connectionUpgrade() && head.get("upgrade").isPresent()) {
+                    startTunnel(head);
+                    return;
+                }
                 head.release();
                 upstream.markNotReusable();
-                upstreamProtocolError("protocol upgrade is not supported on this listener");
+                upstreamProtocolError("101 Switching Protocols without an Upgrade request");
                 return;
             }
             head.release();
@@ -418,6 +426,26 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         head.release();
         client.ctx().write(out, client.ctx().voidPromise());
         clientNeedsFlush = true;
+    }
+
+    /**
+     * The endpoint accepted the protocol switch (WebSocket): forward its 101 and from now on copy bytes both ways
+     * untouched, until either side closes.
+     */
+    private void startTunnel(Http1Head head) {
+        status = 101;
+        responseHeadNanos = client.now();
+        lastActivityNanos = responseHeadNanos;
+        responseStarted = true;
+        tunnel = true;
+        framing = ForwardedHeads.Framing.CLOSE;
+        clientKeepAlive = false;
+        upstream.markNotReusable();
+        upstream.startTunnel();
+        ByteBuf out = ForwardedHeads.switchingProtocols(client.ctx().alloc(), head, requestId);
+        head.release();
+        client.ctx().writeAndFlush(out, client.ctx().voidPromise());
+        client.startTunnel();
     }
 
     @Override

@@ -74,6 +74,11 @@ final class ForwardedHeads {
         if (hostFromUri) {
             Http1Writer.field(out, "Host", authority);
         }
+        Optional<String> upgrade = upgrade(request);
+        if (upgrade.isPresent()) {
+            Http1Writer.field(out, "Connection", "Upgrade");
+            Http1Writer.field(out, "Upgrade", upgrade.get());
+        }
         if (request.chunked()) {
             Http1Writer.chunked(out);
         } else if (request.contentLength() >= 0) {
@@ -86,6 +91,40 @@ final class ForwardedHeads {
                 authority));
         writeList(out, "Via", request, HeaderNames.VIA, viaLast, VIA);
         if (idGenerated) {
+            Http1Writer.field(out, "x-request-id", requestId);
+        }
+        Http1Writer.endHead(out);
+        return out;
+    }
+
+    /**
+     * The protocol a request asks to switch to, if Sluice forwards that switch: a body-less request with
+     * {@code Connection: upgrade} and an {@code Upgrade} other than {@code h2c} (which Sluice answers itself), in
+     * practice WebSocket.
+     */
+    static Optional<String> upgrade(Http1Head request) {
+        if (!request.connectionUpgrade() || request.chunked() || request.contentLength() > 0) {
+            return Optional.empty();
+        }
+        return request.get("upgrade").filter(u -> !u.isBlank() && !u.toLowerCase(java.util.Locale.ROOT)
+                .contains("h2c"));
+    }
+
+    /** The {@code 101 Switching Protocols} head for the client: the endpoint's fields and its Upgrade. */
+    static ByteBuf switchingProtocols(ByteBufAllocator alloc, Http1Head response, String requestId) {
+        ByteBuf out = alloc.buffer(response.buffer().readableBytes() + 96);
+        Http1Writer.statusLine(out, response);
+        boolean hasRequestId = false;
+        for (int i = 0; i < response.size(); i++) {
+            if (response.hopByHop(i)) {
+                continue;
+            }
+            hasRequestId |= response.nameIs(i, HeaderNames.X_REQUEST_ID);
+            Http1Writer.copyField(out, response, i);
+        }
+        Http1Writer.field(out, "Connection", "Upgrade");
+        Http1Writer.field(out, "Upgrade", response.get("upgrade").orElse(""));
+        if (!hasRequestId) {
             Http1Writer.field(out, "x-request-id", requestId);
         }
         Http1Writer.endHead(out);

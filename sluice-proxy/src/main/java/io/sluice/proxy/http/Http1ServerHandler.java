@@ -322,6 +322,18 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         parseBuffered();
     }
 
+    /** The response switched protocols: every further byte from the client is tunnel data for the endpoint. */
+    void startTunnel() {
+        parser.upgrade();
+        parser.resume();
+        ctx.channel().config().setAutoRead(true);
+        parseBuffered();
+        Exchange e = exchange;
+        if (e != null) {
+            e.clientReadComplete();
+        }
+    }
+
     /** Flow control toward the endpoint: stop or resume reading the client. */
     void setReading(boolean read) {
         ctx.channel().config().setAutoRead(read);

@@ -105,6 +105,12 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
         return cumulation == null || !cumulation.isReadable();
     }
 
+    /** The endpoint switched protocols (101): every further byte is tunnel data, passed on as body. */
+    public void startTunnel() {
+        reusable = false;
+        parser.upgrade();
+    }
+
     /** Never reuse this connection (the response broke framing rules, or the request was cut short). */
     public void markNotReusable() {
         reusable = false;
