@@ -47,6 +47,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     private boolean closed;
     private boolean parsing;
     private boolean activated;
+    private final boolean alreadyOpen;
     private Http1Head switchRequest;
     // Deadlines, in clock nanos; Long.MAX_VALUE when unset.
     private long headDeadline = Long.MAX_VALUE;
@@ -54,9 +55,20 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
     private ScheduledFuture<?> timer;
     private long timerAt = Long.MAX_VALUE;
 
-    /** Creates the handler of one connection. */
+    /** Creates the handler of one connection; it starts serving when the connection becomes active. */
     public Http1ServerHandler(ListenerContext listener) {
+        this(listener, false);
+    }
+
+    /**
+     * Creates the handler of one connection.
+     *
+     * @param alreadyOpen true when added to a connection whose {@code channelActive} has passed (after TLS and
+     *                    ALPN chose HTTP/1.1), so it starts serving at once
+     */
+    public Http1ServerHandler(ListenerContext listener, boolean alreadyOpen) {
         this.listener = listener;
+        this.alreadyOpen = alreadyOpen;
     }
 
     // ------------------------------------------------------------------ accessors for the exchange
@@ -95,8 +107,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
         ListenerConfig.Limits limits = listener.config().limits();
         this.parser = new Http1Parser(true, this, ctx.alloc(), limits.maxRequestLineBytes(), limits.maxHeaderBytes(),
                 limits.maxHeaders());
-        if (ctx.channel().isActive()) {
-            // Added after TLS and ALPN chose HTTP/1.1, or to an HTTP/2 stream: the connection is already open.
+        if (alreadyOpen) {
             activate();
         }
     }

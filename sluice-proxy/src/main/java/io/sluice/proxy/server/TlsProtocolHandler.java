@@ -26,7 +26,7 @@ final class TlsProtocolHandler extends ApplicationProtocolNegotiationHandler {
         if (ApplicationProtocolNames.HTTP_2.equals(protocol) && listener.config().http2().enabled()) {
             Http2Frontend.configure(ctx.pipeline(), listener);
         } else {
-            ctx.pipeline().addLast(new Http1ServerHandler(listener));
+            ctx.pipeline().addLast(new Http1ServerHandler(listener, true));
         }
     }
 

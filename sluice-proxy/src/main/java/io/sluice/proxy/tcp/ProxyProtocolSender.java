@@ -3,18 +3,20 @@ package io.sluice.proxy.tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.sluice.config.PoolConfig;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
  * Sends the PROXY protocol header (HAProxy's specification, v1 text or v2 binary) as the very first bytes of a
  * connection to an endpoint, before TLS if the pool re-encrypts, so the endpoint learns the original client and
- * the address it connected to. Removes itself once sent.
+ * the address it connected to.
  */
-final class ProxyProtocolSender extends ChannelInboundHandlerAdapter {
+final class ProxyProtocolSender extends ChannelOutboundHandlerAdapter {
 
     /** The v2 signature: {@code \r\n\r\n\0\r\nQUIT\n}. */
     private static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54,
@@ -23,6 +25,7 @@ final class ProxyProtocolSender extends ChannelInboundHandlerAdapter {
     private final PoolConfig.ProxyProtocolVersion version;
     private final InetSocketAddress source;
     private final InetSocketAddress destination;
+    private boolean sent;
 
     ProxyProtocolSender(PoolConfig.ProxyProtocolVersion version, InetSocketAddress source,
                         InetSocketAddress destination) {
@@ -31,17 +34,41 @@ final class ProxyProtocolSender extends ChannelInboundHandlerAdapter {
         this.destination = destination;
     }
 
+    /** Sends the header as soon as the connection is up, even if nothing else is written yet. */
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    public void connect(ChannelHandlerContext ctx, SocketAddress remote, SocketAddress local,
+                        ChannelPromise promise) {
+        promise.addListener(f -> {
+            if (f.isSuccess()) {
+                sendHeader(ctx);
+                ctx.flush();
+            }
+        });
+        ctx.connect(remote, local, promise);
+    }
+
+    /**
+     * Puts the header in front of the first bytes written, whoever writes them first (bytes held for the endpoint,
+     * or a TLS ClientHello, since this handler sits between TLS and the socket).
+     */
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        sendHeader(ctx);
+        ctx.write(msg, promise);
+    }
+
+    private void sendHeader(ChannelHandlerContext ctx) {
+        if (sent) {
+            return;
+        }
+        sent = true;
         ByteBuf header = ctx.alloc().buffer(64);
         if (version == PoolConfig.ProxyProtocolVersion.V1) {
             v1(header, source, destination);
         } else {
             v2(header, source, destination);
         }
-        ctx.writeAndFlush(header);
-        ctx.pipeline().remove(this);
-        ctx.fireChannelActive();
+        ctx.write(header, ctx.voidPromise());
     }
 
     /** Writes a v1 header: {@code PROXY TCP4 src dst sport dport CRLF}, or {@code PROXY UNKNOWN} for mixed families. */
