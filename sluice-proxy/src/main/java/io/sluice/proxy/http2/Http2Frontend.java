@@ -3,6 +3,8 @@ package io.sluice.proxy.http2;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -60,6 +62,19 @@ public final class Http2Frontend {
                 }), new Http2ConnectionGuard(listener, codec.connection()));
     }
 
+    /** Netty's server frame codec, with {@link StreamIdGuard} in front of its decoder. */
+    private static final class GuardedCodecBuilder extends Http2FrameCodecBuilder {
+        GuardedCodecBuilder() {
+            server(true);
+        }
+
+        @Override
+        protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+                                        Http2Settings initialSettings) {
+            return super.build(new StreamIdGuard(decoder), encoder, initialSettings);
+        }
+    }
+
     /** The frame codec with the listener's settings and protections. */
     static Http2FrameCodec codec(ListenerContext listener) {
         Http2Config c = listener.config().http2();
@@ -70,8 +85,9 @@ public final class Http2Frontend {
                 .headerTableSize(c.headerTableSize())
                 .maxHeaderListSize(c.maxHeaderListSize())
                 .connectProtocolEnabled(true);
-        return Http2FrameCodecBuilder.forServer()
+        return new GuardedCodecBuilder()
                 .initialSettings(settings)
+                .validateRequiredPseudoHeaders(true)
                 .validateHeaders(true)
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResets(), (int) Math.max(1, c.resetWindow().toSeconds()))
                 .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATIONS)

@@ -10,7 +10,10 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
@@ -65,8 +68,42 @@ final class Http2ServerStreamCodec extends ChannelDuplexHandler implements Http1
     // ------------------------------------------------------------------ client → Sluice
 
     @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof Http2Exception h2) {
+            // A stream error found by the codec (flow control, content-length, state): reset with its code. Netty
+            // closes the stream channel right after, without a reset of its own.
+            boolean headersAfterEnd = requestEnded && String.valueOf(h2.getMessage()).toLowerCase(
+                    java.util.Locale.ROOT).contains("header");
+            // Netty calls HEADERS after the client's END_STREAM a protocol error; RFC 9113 §5.1 says STREAM_CLOSED.
+            reset(headersAfterEnd ? Http2Error.STREAM_CLOSED : h2.error());
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
+    }
+
+    private void reset(Http2Error error) {
+        responseEnded = true;
+        ctx.writeAndFlush(new DefaultHttp2ResetFrame(error));
+        ctx.close();
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof Http2HeadersFrame f) {
+            if (headReceived && requestEnded) {
+                // The client already ended its side: the stream is half-closed (remote), RFC 9113 §5.1.
+                reset(Http2Error.STREAM_CLOSED);
+                return;
+            }
+            if (headReceived && (!f.isEndStream() || hasPseudoHeader(f.headers()))) {
+                // Trailers must end the stream and carry no pseudo-headers (RFC 9113 §8.1).
+                reset(Http2Error.PROTOCOL_ERROR);
+                return;
+            }
+            if (!headReceived && !wellFormedRequest(f.headers())) {
+                reset(Http2Error.PROTOCOL_ERROR);
+                return;
+            }
             if (!headReceived) {
                 headReceived = true;
                 HeadTranslator.Request r = HeadTranslator.request(ctx.alloc(), f.headers(), f.isEndStream());
@@ -118,6 +155,27 @@ final class Http2ServerStreamCodec extends ChannelDuplexHandler implements Http1
             return;
         }
         ReferenceCountUtil.release(msg);
+    }
+
+    private static boolean hasPseudoHeader(Http2Headers h) {
+        for (java.util.Map.Entry<CharSequence, CharSequence> e : h) {
+            if (e.getKey().length() > 0 && e.getKey().charAt(0) == ':') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The pseudo-headers a request needs (RFC 9113 §8.3.1; CONNECT without :protocol has only :authority). */
+    private static boolean wellFormedRequest(Http2Headers h) {
+        if (h.method() == null) {
+            return false;
+        }
+        boolean connect = io.netty.util.AsciiString.contentEquals(h.method(), "CONNECT");
+        if (connect && h.get(Http2Headers.PseudoHeaderName.PROTOCOL.value()) == null) {
+            return h.authority() != null && h.path() == null && h.scheme() == null;
+        }
+        return h.scheme() != null && h.path() != null && h.path().length() > 0;
     }
 
     // ------------------------------------------------------------------ Sluice → client
