@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.EventExecutor;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.RetryAfter;
@@ -22,21 +23,32 @@ import io.sluice.proxy.upstream.UpstreamConnection;
 import io.sluice.proxy.upstream.UpstreamConnector;
 import io.sluice.proxy.upstream.UpstreamListener;
 import io.sluice.proxy.upstream.UpstreamPools;
+import io.sluice.resilience.CircuitBreaker;
+import io.sluice.resilience.CircuitBreaker.Resource;
+import io.sluice.resilience.CircuitBreakers;
+import io.sluice.resilience.UpstreamFailure;
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied request and its response, from the client's request head to the last byte of the response.
  *
  * <p>The life of an exchange: route the request to a pool, pick an endpoint, lease a pooled connection to it or
  * open one on this event loop, send the rebuilt head, stream the body through as it arrives (with backpressure both
- * ways), and stream the response back, re-framing it for the client. A request whose connection attempt fails is
- * tried on another endpoint, since none of it was sent; nothing else is retried here. The exchange answers the
- * client itself when it cannot be forwarded: 404 (no route), 503 (no usable endpoint, connect failures), 502 (the
- * endpoint reset or broke the protocol before answering), 504 (no response head in time).
+ * ways), and stream the response back, re-framing it for the client.
+ *
+ * <p>Each try takes a unit of the pool's and the endpoint's {@code max_requests} and, for a new connection, of
+ * {@code max_connections}; without a free connection the request waits in the pool's pending queue (see
+ * docs/operations.md). A try that fails before any response byte reached the client (connect failure, reset,
+ * per-try timeout, or a status listed in {@code retries.on}, whose response is then discarded) is reported to
+ * outlier detection and tried again on another endpoint when the pool's {@link io.sluice.resilience.RetryPolicy}
+ * and retry budget allow it (see {@link RetryState}); the body read so far is replayed from a {@link RequestReplay}.
+ * Otherwise the exchange answers the client itself: 404 (no route), 503 (no usable endpoint, connect failures, a
+ * circuit breaker, with {@code Retry-After}), 502 (the endpoint reset or broke the protocol before answering), 504
+ * (no response head in time).
  */
 final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.Request {
 
@@ -62,6 +74,16 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private Member counted;
     private UpstreamConnection upstream;
     private int attempts;
+    /** The endpoint breaker holding the current try's request unit, or null. */
+    private CircuitBreaker requestUnit;
+    private RetryState retries;
+    private RequestReplay replay;
+    /** True once the current try's request head reached its connection's socket. */
+    private boolean headSent;
+    private boolean continueSent;
+    private long pendingSinceNanos = -1;
+    private Runnable waiter;
+    private io.netty.util.concurrent.ScheduledFuture<?> backoff;
     private boolean connected;
     private final boolean bodyless;
     private boolean requestEnded;
@@ -93,6 +115,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         this.bodyless = !request.chunked() && request.contentLength() <= 0;
         this.requestEnded = bodyless;
     }
+
+    private static final int MAX_PICKS = 8;
 
     // ------------------------------------------------------------------ Router.Request
 
@@ -153,7 +177,10 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         pool = routed.get();
         pool.affinity().prepare(pick, this);
-        pickAndConnect();
+        retries = new RetryState(pool, listener.metrics(), request.method());
+        long limit = pool.retryPolicy().maxBodyBuffer();
+        replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
+        startTry();
     }
 
     /** Splits the target into path and query; takes host and path from an absolute-form target. */
@@ -190,52 +217,130 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         return true;
     }
 
-    private void pickAndConnect() {
-        try {
-            member = pool.pool().select(pick);
-        } catch (NoEndpointException e) {
-            respondError(503, e.reason().message() + " in pool " + pool.name(), "no_endpoint");
+    /** Starts a try: picks an endpoint with room, then leases an idle connection, opens one, or waits for one. */
+    private void startTry() {
+        backoff = null;
+        if (finished) {
             return;
         }
-        attempts++;
+        if (bodyStarted && !replay.intact()) {
+            // Defensive: the client is held while no try runs, so this cannot happen unless a chunk slipped in.
+            respondError(502, "the request body could not be sent again", "upstream_reset");
+            return;
+        }
+        CircuitBreakers breakers = pool.breakers();
+        for (int picks = 0; requestUnit == null; picks++) {
+            Member m;
+            try {
+                m = pool.pool().select(pick);
+            } catch (NoEndpointException e) {
+                respondError(503, e.reason().message() + " in pool " + pool.name(), "no_endpoint");
+                return;
+            }
+            CircuitBreaker unit = breakers.endpoint(m);
+            CircuitBreakers.Admission admission = breakers.tryAcquire(Resource.REQUESTS, unit);
+            if (admission.admitted()) {
+                member = m;
+                requestUnit = unit;
+            } else if (admission == CircuitBreakers.Admission.POOL_FULL || picks >= MAX_PICKS) {
+                respondOverflow("requests", "too many requests in flight to pool " + pool.name());
+                return;
+            } else {
+                pick.exclude(m);
+            }
+        }
         attemptStartNanos = client.now();
         member.load().requestStarted();
         counted = member;
-        Channel channel = client.ctx().channel();
         UpstreamConnection idle = UpstreamPools.current().poll(member, client.now(), pool.poolIdleNanos());
         if (idle != null) {
+            attempts++;
             connected(idle);
             return;
         }
-        ChannelFuture f = listener.connector().connect(channel.eventLoop(), pool, member);
-        Member target = member;
+        CircuitBreaker unit = requestUnit;
+        if (!breakers.tryAcquire(Resource.CONNECTIONS, unit).admitted()) {
+            waitForConnection();
+            return;
+        }
+        int tryNumber = ++attempts;
+        pendingSinceNanos = -1;
+        ChannelFuture f = listener.connector().connect(client.ctx().channel().eventLoop(), pool, member);
+        PoolRuntime owner = pool;
+        f.channel().closeFuture().addListener(closed -> owner.releaseConnection(unit));
         f.addListener(done -> {
+            boolean current = !finished && tryNumber == attempts && upstream == null && counted != null;
             if (done.isSuccess()) {
                 UpstreamConnection c = UpstreamConnector.handlerOf(f);
-                if (finished || target != member) {
+                if (current) {
+                    connected(c);
+                } else {
                     UpstreamPools.current().offer(c, client.now());
-                    return;
                 }
-                connected(c);
-            } else if (!finished && target == member) {
+            } else if (current) {
                 connectFailed(done.cause());
             }
         });
     }
 
+    /** No connection may be opened now: wait in the pool's queue until one closes, or answer 503. */
+    private void waitForConnection() {
+        endAttempt();
+        if (pendingSinceNanos < 0) {
+            pendingSinceNanos = client.now();
+        }
+        if (waiter == null) {
+            EventExecutor loop = client.ctx().executor();
+            waiter = () -> loop.execute(this::connectionFreed);
+        }
+        var queue = pool.current().pending();
+        if (!queue.offer(waiter)) {
+            respondOverflow(queue.capacity() > 0 ? "pending" : "connections",
+                    "too many requests waiting for a connection to pool " + pool.name());
+            return;
+        }
+        client.armTimer(pendingSinceNanos + queue.timeout().toNanos());
+    }
+
+    /** A connection of the pool closed while this request waited: try again (or pass the turn on). */
+    private void connectionFreed() {
+        if (finished) {
+            pool.current().pending().poll().ifPresent(Runnable::run);
+            return;
+        }
+        if (upstream == null && counted == null && backoff == null) {
+            startTry();
+        }
+    }
+
     private void connected(UpstreamConnection c) {
         upstream = c;
         connected = true;
+        pendingSinceNanos = -1;
         c.lease(this, request.method().equals("HEAD"));
         ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, originTarget, authority, hostFromUri,
                 client.clientIp(), listener.tls(), requestId, idGenerated);
-        c.channel().write(head, c.channel().voidPromise());
+        Channel up = c.channel();
+        int tryNumber = attempts;
+        up.write(head).addListener(w -> {
+            if (w.isSuccess() && tryNumber == attempts) {
+                headSent = true;
+            }
+        });
         upstreamNeedsFlush = true;
         lastActivityNanos = client.now();
+        if (bodyStarted) {
+            // A retry: send the body read so far again before streaming the rest.
+            replay.writeTo(up, request.chunked());
+        }
         if (requestEnded) {
+            if (!bodyless) {
+                writeRequestEnd(up, replay.trailersForWrite());
+            }
             requestFullySent();
         } else {
-            if (request.expectContinue()) {
+            if (request.expectContinue() && !continueSent) {
+                continueSent = true;
                 ByteBuf cont = client.ctx().alloc().buffer(32);
                 Http1Writer.statusLine(cont, 100);
                 Http1Writer.endHead(cont);
@@ -247,25 +352,65 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     }
 
     private void connectFailed(Throwable cause) {
-        endAttempt();
-        failed();
         boolean timeout = cause instanceof ConnectTimeoutException;
         String why = timeout ? "upstream connect timeout" : cause instanceof ConnectException
                 ? "upstream connect refused" : "upstream connect failed: " + cause.getMessage();
-        if (attempts < pool.maxAttempts() && !bodyStarted) {
-            pick.exclude(member);
-            listener.metrics().retry(pool.name());
-            member = null;
-            pickAndConnect();
-            return;
+        tryFailed(UpstreamFailure.CONNECT_FAILURE, 503, why, timeout ? "connect_timeout" : "connect_failed");
+    }
+
+    /**
+     * The current try failed before any response byte reached the client: reports it, then tries again on another
+     * endpoint if the retry rules and budget allow, or answers the client with the given error.
+     */
+    private void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
+        Member failedMember = member;
+        failed();
+        pool.current().outlier().ifPresent(d -> d.onFailure(failedMember, failure, client.now()));
+        boolean retry = retries.retryAfter(failure, attempts, headSent, bodyReplayable());
+        abandonTry();
+        if (retry) {
+            retryElsewhere(failedMember);
+        } else {
+            respondError(code, reason, metricReason);
         }
-        respondError(503, why, timeout ? "connect_timeout" : "connect_failed");
+    }
+
+    /** True if the whole request can be sent again: no body, none of it read yet, or all of it kept. */
+    private boolean bodyReplayable() {
+        return bodyless || !bodyStarted || replay.intact();
+    }
+
+    /** Lets go of the current try: its connection (closed, never reused), its request units and its load count. */
+    private void abandonTry() {
+        if (upstream != null) {
+            upstream.markNotReusable();
+            UpstreamPools.current().offer(upstream, client.now());
+            upstream = null;
+        }
+        connected = false;
+        headSent = false;
+        upstreamNeedsFlush = false;
+        requestSentNanos = -1;
+        endAttempt();
+    }
+
+    /** Schedules the next try after the jittered backoff, avoiding the endpoint that just failed. */
+    private void retryElsewhere(Member failedMember) {
+        pick.exclude(failedMember);
+        // Body bytes wait in the client socket until the next try has sent what was already read.
+        client.holdRequestBody();
+        long delay = retries.backoffNanos(attempts);
+        if (delay <= 0) {
+            startTry();
+        } else {
+            backoff = client.ctx().executor().schedule(this::startTry, delay, TimeUnit.NANOSECONDS);
+        }
     }
 
     // ------------------------------------------------------------------ request body
 
     void requestBody(ByteBuf content) {
-        if (!connected) {
+        if (finished || pool == null) {
             content.release();
             return;
         }
@@ -273,6 +418,12 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         int n = content.readableBytes();
         bytesIn += n;
         lastActivityNanos = client.now();
+        replay.add(content);
+        if (!connected) {
+            // Between tries: kept in the replay buffer if it fits, else the request can no longer be retried.
+            content.release();
+            return;
+        }
         Channel up = upstream.channel();
         if (request.chunked()) {
             up.write(Http1Writer.chunkHeader(up.alloc(), n), up.voidPromise());
@@ -294,11 +445,19 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             return;
         }
         requestEnded = true;
+        if (replay != null) {
+            replay.end(trailers);
+        }
         if (!connected) {
             trailers.release();
             return;
         }
-        Channel up = upstream.channel();
+        writeRequestEnd(upstream.channel(), trailers);
+        requestFullySent();
+    }
+
+    /** Writes the end of a chunked body (the last chunk and trailers); releases the trailers. */
+    private void writeRequestEnd(Channel up, ByteBuf trailers) {
         if (request.chunked()) {
             if (trailers.isReadable()) {
                 up.write(Http1Writer.lastChunk(up.alloc(), trailers), up.voidPromise());
@@ -307,7 +466,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             }
         }
         trailers.release();
-        requestFullySent();
     }
 
     private void requestFullySent() {
@@ -316,7 +474,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
         if (!responseStarted) {
-            client.armTimer(requestSentNanos + pool.responseHeaderTimeoutNanos());
+            client.armTimer(requestSentNanos + pool.tryTimeoutNanos());
         }
     }
 
@@ -386,6 +544,21 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                 member.load().penaliseUntil(responseHeadNanos + delay.getAsLong() * 1_000_000L);
             }
         }
+        Member answered = member;
+        pool.current().outlier().ifPresent(d -> d.onResponse(answered, s, responseHeadNanos));
+        if (retries.retryAfter(s, attempts, bodyReplayable())) {
+            // Not forwarded: the rest of this response is dropped, the request goes to another endpoint.
+            failed();
+            UpstreamConnection c = upstream;
+            upstream = null;
+            ResponseDiscarder.takeOver(c, head, requestSentNanos >= 0, listener.clock());
+            abandonTry();
+            status = 0;
+            responseHeadNanos = -1;
+            retryElsewhere(answered);
+            return;
+        }
+        replay.release();
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         boolean bodiless = request.method().equals("HEAD") || s == 204 || s == 304;
@@ -466,14 +639,15 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         if (finished) {
             return;
         }
-        upstream.markNotReusable();
-        failed();
         if (responseStarted) {
+            upstream.markNotReusable();
+            failed();
             error = "upstream broke the response: " + reason;
             fail();
             client.abort();
         } else {
-            respondError(502, "upstream sent an invalid response: " + reason, "upstream_protocol_error");
+            tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream sent an invalid response: " + reason,
+                    "upstream_protocol_error");
         }
     }
 
@@ -491,12 +665,14 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             }
             error = "upstream closed during the response";
             failed();
+            Member cut = member;
+            pool.current().outlier().ifPresent(d -> d.onFailure(cut, UpstreamFailure.RESET_AFTER_RESPONSE,
+                    client.now()));
             fail();
             client.abort();
             return;
         }
-        failed();
-        respondError(502, "upstream reset before response", "upstream_reset");
+        tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream reset before response", "upstream_reset");
     }
 
     /** Checks this exchange's deadlines; returns the next one. */
@@ -504,13 +680,23 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         if (finished) {
             return Long.MAX_VALUE;
         }
-        if (!responseStarted && requestSentNanos >= 0) {
-            long headDeadline = requestSentNanos + pool.responseHeaderTimeoutNanos();
-            if (now >= headDeadline) {
-                upstream.markNotReusable();
-                failed();
-                respondError(504, "upstream response timeout", "response_timeout");
+        if (pendingSinceNanos >= 0 && counted == null) {
+            var queue = pool.current().pending();
+            long pendingDeadline = pendingSinceNanos + queue.timeout().toNanos();
+            if (now >= pendingDeadline) {
+                // If a wake-up is already on its way, connectionFreed passes it on.
+                queue.remove(waiter);
+                respondOverflow("pending_timeout", "no connection to pool " + pool.name() + " within "
+                        + queue.timeout().toMillis() + " ms");
                 return Long.MAX_VALUE;
+            }
+            return pendingDeadline;
+        }
+        if (!responseStarted && requestSentNanos >= 0) {
+            long headDeadline = requestSentNanos + pool.tryTimeoutNanos();
+            if (now >= headDeadline) {
+                tryFailed(UpstreamFailure.TIMEOUT, 504, "upstream response timeout", "response_timeout");
+                return finished ? Long.MAX_VALUE : lastActivityNanos + idleTimeout();
             }
             return Math.min(headDeadline, lastActivityNanos + idleTimeout());
         }
@@ -553,8 +739,18 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     // ------------------------------------------------------------------ ending
 
+    /** Answers 503 with {@code Retry-After} because a circuit breaker is full, and counts it. */
+    private void respondOverflow(String resource, String reason) {
+        listener.metrics().breakerOverflow(pool.name(), resource);
+        respondError(503, reason, "circuit_breaker", Long.toString(pool.breakers().retryAfterSeconds()));
+    }
+
     /** Answers the client with an error generated by Sluice, then ends the exchange. */
     private void respondError(int code, String reason, String metricReason) {
+        respondError(code, reason, metricReason, code == 503 ? "1" : null);
+    }
+
+    private void respondError(int code, String reason, String metricReason, String retryAfter) {
         if (finished) {
             return;
         }
@@ -569,8 +765,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         listener.metrics().proxyError(listener.name(), metricReason);
         boolean keepAlive = clientKeepAlive && requestEnded && !listener.draining();
         clientKeepAlive = keepAlive;
-        writeError(client, code, reason, keepAlive, requestId == null ? RequestIds.generate() : requestId,
-                code == 503 ? "1" : null);
+        ErrorResponses.write(client, code, reason, keepAlive, requestId == null ? RequestIds.generate() : requestId,
+                retryAfter);
         client.ctx().flush();
         if (upstream != null && !upstream.channel().isActive()) {
             upstream = null;
@@ -578,36 +774,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             upstream.markNotReusable();
         }
         endExchange(false);
-    }
-
-    /** Writes an error response for a request that never became an exchange, and closes. */
-    static void sendStandaloneError(Http1ServerHandler client, int code, String reason) {
-        client.closeAfterResponse();
-        writeError(client, code, reason, false, RequestIds.generate(), null);
-        client.ctx().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
-                .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
-        client.listener().accessLog().ifPresent(log -> log.log(new AccessRecord(
-                client.listener().clock().currentTimeMillis(), client.listener().name(), client.clientAddress(), "",
-                "", "", code, 0, 0, 0, -1, "", "", 0, "", reason, "")));
-    }
-
-    private static void writeError(Http1ServerHandler client, int code, String reason, boolean keepAlive,
-                                   String requestId, String retryAfter) {
-        byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
-        ByteBuf out = client.ctx().alloc().buffer(160 + body.length);
-        Http1Writer.statusLine(out, code);
-        Http1Writer.field(out, "Content-Type", "text/plain; charset=utf-8");
-        Http1Writer.contentLength(out, body.length);
-        Http1Writer.field(out, "x-request-id", requestId);
-        if (retryAfter != null) {
-            Http1Writer.field(out, "Retry-After", retryAfter);
-        }
-        if (!keepAlive) {
-            Http1Writer.connectionClose(out);
-        }
-        Http1Writer.endHead(out);
-        out.writeBytes(body);
-        client.ctx().write(out, client.ctx().voidPromise());
     }
 
     /**
@@ -620,11 +786,15 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         member.load().recordFailureLatency(now, now - attemptStartNanos, LoadStats.DEFAULT_DECAY_NANOS);
     }
 
-    /** Releases the active-request count of the current attempt, once. */
+    /** Releases the active-request count and the request units of the current attempt, once. */
     private void endAttempt() {
         if (counted != null) {
             counted.load().requestEnded();
             counted = null;
+        }
+        if (requestUnit != null) {
+            pool.breakers().release(Resource.REQUESTS, requestUnit);
+            requestUnit = null;
         }
     }
 
@@ -642,15 +812,27 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         finished = true;
         long now = client.now();
+        if (backoff != null) {
+            backoff.cancel(false);
+            backoff = null;
+        }
+        if (pendingSinceNanos >= 0 && waiter != null) {
+            pool.current().pending().remove(waiter);
+        }
+        if (retries != null) {
+            retries.release();
+            replay.release();
+        }
         if (upstream != null) {
-            if (!complete) {
+            // A pool at its connection limit with requests waiting: free the connection for them.
+            if (!complete || pool.current().pending().size() > 0) {
                 upstream.markNotReusable();
             }
             UpstreamPools.current().offer(upstream, now);
             upstream = null;
         }
+        endAttempt();
         if (member != null) {
-            endAttempt();
             if (responseHeadNanos >= 0 && requestSentNanos >= 0) {
                 member.load().recordLatency(now, responseHeadNanos - requestSentNanos,
                         io.sluice.endpoint.LoadStats.DEFAULT_DECAY_NANOS);

@@ -11,7 +11,9 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Member;
+import io.sluice.endpoint.EndpointSet;
 import io.sluice.proxy.admin.AdminServer;
+import io.sluice.proxy.health.HealthMonitor;
 import io.sluice.proxy.http.Http1ServerHandler;
 import io.sluice.proxy.http.ListenerContext;
 import io.sluice.proxy.log.AccessLog;
@@ -38,8 +40,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Sluice: listeners bound on the event loops, the admin API, metrics, the access log, and the current
- * {@link ProxyRuntime}.
+ * A running Sluice: listeners bound on the event loops, the admin API, metrics, the access log, the current
+ * {@link ProxyRuntime}, and the {@link HealthMonitor} that keeps its pools' health verdicts current.
  *
  * <p>Reloads build a new runtime beside the old one and swap it in with one volatile write; listeners whose address
  * and protocol did not change keep their sockets and connections. Shutdown stops accepting, lets in-flight
@@ -59,6 +61,7 @@ public final class SluiceServer implements AutoCloseable {
     private final ProxyMetrics metrics = new ProxyMetrics();
     private final Optional<AccessLog> accessLog;
     private final UpstreamConnector connector;
+    private final HealthMonitor health;
     private final Map<String, Bound> listeners = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Object reloadLock = new Object();
     private volatile ProxyRuntime runtime;
@@ -73,6 +76,7 @@ public final class SluiceServer implements AutoCloseable {
         this.group = transport.newGroup(config.ioThreads(), "sluice-io");
         this.connector = new UpstreamConnector(transport);
         this.accessLog = AccessLog.open(config.accessLog(), metrics::accessLogDropped);
+        this.health = HealthMonitor.start(transport.newGroup(1, "sluice-health"), transport.socketChannel(), clock);
         registerGauges();
     }
 
@@ -86,6 +90,8 @@ public final class SluiceServer implements AutoCloseable {
         ProxyRuntime runtime = ProxyRuntime.build(config, Optional.empty(), clock);
         Transport transport = Transport.select();
         SluiceServer server = new SluiceServer(config, runtime, clock, transport);
+        runtime.activate(Optional.empty());
+        server.health.apply(runtime);
         try {
             for (ListenerConfig l : config.listeners()) {
                 server.bind(l);
@@ -145,6 +151,16 @@ public final class SluiceServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes, on every event loop, the idle upstream connections to endpoints that are draining or gone, at once
+     * rather than at the next periodic sweep.
+     */
+    public void sweepIdleConnections() {
+        for (EventExecutor loop : group) {
+            loop.execute(this::sweepUpstreams);
+        }
+    }
+
     private void sweepUpstreams() {
         ProxyRuntime r = runtime;
         Set<Member> live = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -168,6 +184,29 @@ public final class SluiceServer implements AutoCloseable {
                         listeners.forEach((name, b) -> cb.call(b.context().connections().size(), name));
                     }
                 });
+        metrics.registerResilience(
+                cb -> forEachMember((p, m) -> p.outlier().ifPresent(d -> cb.call(d.ejections(m), p.name(),
+                        m.address().toString()))),
+                cb -> runtime.pools().forEach(p -> p.outlier().ifPresent(d -> cb.call(d.overflows(), p.name()))),
+                cb -> runtime.pools().forEach(p -> {
+                    for (EndpointSet.Mode mode : EndpointSet.Mode.values()) {
+                        cb.call(p.modes().entries(mode), p.name(), mode.name().toLowerCase(java.util.Locale.ROOT));
+                    }
+                }),
+                cb -> health.forEachChecker((pool, c) -> {
+                    String endpoint = c.member().address().toString();
+                    long failures = c.failures();
+                    long timeouts = c.timeouts();
+                    cb.call(c.probes() - failures, pool, endpoint, "pass");
+                    cb.call(failures - timeouts, pool, endpoint, "fail");
+                    cb.call(timeouts, pool, endpoint, "timeout");
+                }),
+                cb -> runtime.pools().forEach(p -> cb.call(p.pending().size(), p.name())));
+    }
+
+    /** The health monitor: active checks, ejection sweeps. */
+    public HealthMonitor health() {
+        return health;
     }
 
     private void forEachMember(java.util.function.BiConsumer<PoolRuntime, Member> action) {
@@ -267,7 +306,10 @@ public final class SluiceServer implements AutoCloseable {
                 throw new ConfigException(next.source(), problems.stream()
                         .map(p -> new io.sluice.config.ConfigError("", p)).toList());
             }
+            ProxyRuntime previous = runtime;
             runtime = built;
+            built.activate(Optional.of(previous));
+            health.apply(built);
             for (String name : toClose) {
                 Bound b = listeners.remove(name);
                 b.channel().close();
@@ -378,6 +420,7 @@ public final class SluiceServer implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
+        health.close();
         for (EventExecutor loop : group) {
             loop.execute(() -> UpstreamPools.current().closeAll());
         }
