@@ -282,7 +282,7 @@ public final class OutlierDetector {
         }
         if (!returned.isEmpty()) {
             for (Member m : returned) {
-                log.info("pool {}: {} is back in service after its ejection", pool.name(), m);
+                log.info("pool {}: the ejection of {} has ended", pool.name(), m);
             }
             pool.rebuild();
         }

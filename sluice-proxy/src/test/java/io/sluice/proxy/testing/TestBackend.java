@@ -57,12 +57,17 @@ public final class TestBackend implements AutoCloseable {
     private final Channel channel;
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger heads = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
     private volatile Behaviour behaviour;
     private final String name;
 
     private TestBackend(String name, Behaviour behaviour) {
+        this(name, 0, behaviour);
+    }
+
+    private TestBackend(String name, int port, Behaviour behaviour) {
         this.name = name;
         this.behaviour = behaviour;
         this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -71,11 +76,14 @@ public final class TestBackend implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
+                        open.incrementAndGet();
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
                         ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536),
                                 new io.netty.handler.stream.ChunkedWriteHandler(), new Handler());
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+                .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+                .bind(new InetSocketAddress("127.0.0.1", port)).syncUninterruptibly().channel();
     }
 
     /** A backend answering every request with 200 and its name as the body. */
@@ -86,6 +94,11 @@ public final class TestBackend implements AutoCloseable {
     /** A backend with a given behaviour. */
     public static TestBackend start(String name, Behaviour behaviour) {
         return new TestBackend(name, behaviour);
+    }
+
+    /** A backend with a given behaviour on a given port (0: any). */
+    public static TestBackend start(String name, int port, Behaviour behaviour) {
+        return new TestBackend(name, port, behaviour);
     }
 
     /** Writes a complete response with a text body. */
@@ -196,6 +209,11 @@ public final class TestBackend implements AutoCloseable {
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
+    }
+
+    /** Connections open now. */
+    public int openConnections() {
+        return open.get();
     }
 
     @Override
