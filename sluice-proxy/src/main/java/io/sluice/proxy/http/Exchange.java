@@ -773,7 +773,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         } else if (upstream != null) {
             upstream.markNotReusable();
         }
-        endExchange(false);
+        // The client got a complete response: its connection stays open if the response said so.
+        endExchange(true);
     }
 
     /**
