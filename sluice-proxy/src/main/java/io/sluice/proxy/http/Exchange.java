@@ -2,35 +2,24 @@ package io.sluice.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
-import io.netty.util.concurrent.EventExecutor;
-import io.sluice.balance.NoEndpointException;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
-import io.sluice.balance.RetryAfter;
 import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
-import io.sluice.proxy.route.Router;
-import io.sluice.proxy.runtime.PoolAffinity;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
-import io.sluice.proxy.upstream.UpstreamConnector;
 import io.sluice.proxy.upstream.UpstreamListener;
 import io.sluice.proxy.upstream.UpstreamPools;
-import io.sluice.resilience.CircuitBreaker;
-import io.sluice.resilience.CircuitBreaker.Resource;
-import io.sluice.resilience.CircuitBreakers;
 import io.sluice.resilience.UpstreamFailure;
 import java.net.ConnectException;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,7 +39,7 @@ import java.util.concurrent.TimeUnit;
  * circuit breaker, with {@code Retry-After}), 502 (the endpoint reset or broke the protocol before answering), 504
  * (no response head in time).
  */
-final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.Request {
+final class Exchange implements UpstreamListener, TryAdmission.Owner {
 
     private final Http1ServerHandler client;
     private final ListenerContext listener;
@@ -59,31 +48,21 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private final long startMillis;
     private final PickContext pick = new PickContext();
 
-    private String path = "";
-    private String query = "";
-    private String host = "";
-    private String authority = "";
-    private String originTarget;
-    private boolean hostFromUri;
+    private ParsedRequest target;
     private String requestId;
     private boolean idGenerated;
 
     private PoolRuntime pool;
+    /** The endpoint of the current (or last) try, or null. */
     private Member member;
-    /** The member whose active-request count this exchange holds (one per attempt), or null. */
-    private Member counted;
+    private TryAdmission admission;
     private UpstreamConnection upstream;
-    private int attempts;
-    /** The endpoint breaker holding the current try's request unit, or null. */
-    private CircuitBreaker requestUnit;
     private RetryState retries;
     private RequestReplay replay;
     /** True once the current try's request head reached its connection's socket. */
     private boolean headSent;
     private boolean continueSent;
-    private long pendingSinceNanos = -1;
-    private Runnable waiter;
-    private io.netty.util.concurrent.ScheduledFuture<?> backoff;
+    private ScheduledFuture<?> backoff;
     private boolean connected;
     private final boolean bodyless;
     private boolean requestEnded;
@@ -92,7 +71,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private boolean clientNeedsFlush;
     private long lastActivityNanos;
     private long requestSentNanos = -1;
-    private long attemptStartNanos;
     private long responseHeadNanos = -1;
 
     private boolean responseStarted;
@@ -116,42 +94,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         this.requestEnded = bodyless;
     }
 
-    private static final int MAX_PICKS = 8;
-
-    // ------------------------------------------------------------------ Router.Request
-
-    @Override
-    public String method() {
-        return request.method();
-    }
-
-    @Override
-    public String path() {
-        return path;
-    }
-
-    @Override
-    public String host() {
-        return host;
-    }
-
-    @Override
-    public Optional<String> header(String lowerName) {
-        return request.get(lowerName);
-    }
-
-    // ------------------------------------------------------------------ PoolAffinity.Request
-
-    @Override
-    public String rawQuery() {
-        return query;
-    }
-
-    @Override
-    public long clientIpKey() {
-        return client.clientIpKey();
-    }
-
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
@@ -160,64 +102,33 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             respondError(405, "CONNECT is not supported", "method_not_allowed");
             return;
         }
-        if (!parseTarget()) {
+        Optional<ParsedRequest> parsed = ParsedRequest.of(request, client.clientIpKey());
+        if (parsed.isEmpty()) {
             respondError(400, "invalid request target", "bad_request");
             return;
         }
+        target = parsed.get();
         int idField = request.indexOf(HeaderNames.X_REQUEST_ID);
         String id = idField >= 0 ? request.value(idField) : "";
         idGenerated = !RequestIds.acceptable(id);
         requestId = idGenerated ? RequestIds.generate() : id;
 
         ProxyRuntime runtime = listener.runtime();
-        Optional<PoolRuntime> routed = runtime.router(listener.name()).flatMap(r -> r.route(this));
+        Optional<PoolRuntime> routed = runtime.router(listener.name()).flatMap(r -> r.route(target));
         if (routed.isEmpty()) {
-            respondError(404, "no route for " + host + path, "no_route");
+            respondError(404, "no route for " + target.host() + target.path(), "no_route");
             return;
         }
         pool = routed.get();
-        pool.affinity().prepare(pick, this);
+        pool.affinity().prepare(pick, target);
+        admission = new TryAdmission(this, pool, pick, listener.connector(), client.ctx().channel());
         retries = new RetryState(pool, listener.metrics(), request.method());
         long limit = pool.retryPolicy().maxBodyBuffer();
         replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
         startTry();
     }
 
-    /** Splits the target into path and query; takes host and path from an absolute-form target. */
-    private boolean parseTarget() {
-        String target = request.target();
-        int hostField = request.hostField();
-        String hostHeader = hostField >= 0 ? request.value(hostField) : "";
-        String rest = target;
-        if (target.charAt(0) != '/' && target.charAt(0) != '*') {
-            int schemeEnd = target.indexOf("://");
-            int pathStart = target.indexOf('/', schemeEnd + 3);
-            authority = pathStart < 0 ? target.substring(schemeEnd + 3) : target.substring(schemeEnd + 3, pathStart);
-            if (authority.isEmpty() || authority.indexOf('@') >= 0) {
-                return false;
-            }
-            rest = pathStart < 0 ? "/" : target.substring(pathStart);
-            originTarget = rest;
-            hostFromUri = true;
-        } else {
-            authority = hostHeader;
-        }
-        int q = rest.indexOf('?');
-        path = q < 0 ? rest : rest.substring(0, q);
-        query = q < 0 ? "" : rest.substring(q + 1);
-        String h = authority;
-        if (h.startsWith("[")) {
-            int close = h.indexOf(']');
-            h = close > 0 ? h.substring(0, close + 1) : h;
-        } else {
-            int colon = h.lastIndexOf(':');
-            h = colon >= 0 ? h.substring(0, colon) : h;
-        }
-        host = h.toLowerCase(Locale.ROOT);
-        return true;
-    }
-
-    /** Starts a try: picks an endpoint with room, then leases an idle connection, opens one, or waits for one. */
+    /** Starts a try (see {@link TryAdmission}); the body read so far must still be sendable. */
     private void startTry() {
         backoff = null;
         if (finished) {
@@ -228,102 +139,48 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             respondError(502, "the request body could not be sent again", "upstream_reset");
             return;
         }
-        CircuitBreakers breakers = pool.breakers();
-        for (int picks = 0; requestUnit == null; picks++) {
-            Member m;
-            try {
-                m = pool.pool().select(pick);
-            } catch (NoEndpointException e) {
-                respondError(503, e.reason().message() + " in pool " + pool.name(), "no_endpoint");
-                return;
-            }
-            CircuitBreaker unit = breakers.endpoint(m);
-            CircuitBreakers.Admission admission = breakers.tryAcquire(Resource.REQUESTS, unit);
-            if (admission.admitted()) {
-                member = m;
-                requestUnit = unit;
-            } else if (admission == CircuitBreakers.Admission.POOL_FULL || picks >= MAX_PICKS) {
-                respondOverflow("requests", "too many requests in flight to pool " + pool.name());
-                return;
-            } else {
-                pick.exclude(m);
-            }
-        }
-        attemptStartNanos = client.now();
-        member.load().requestStarted();
-        counted = member;
-        UpstreamConnection idle = UpstreamPools.current().poll(member, client.now(), pool.poolIdleNanos());
-        if (idle != null) {
-            attempts++;
-            connected(idle);
-            return;
-        }
-        CircuitBreaker unit = requestUnit;
-        if (!breakers.tryAcquire(Resource.CONNECTIONS, unit).admitted()) {
-            waitForConnection();
-            return;
-        }
-        int tryNumber = ++attempts;
-        pendingSinceNanos = -1;
-        ChannelFuture f = listener.connector().connect(client.ctx().channel().eventLoop(), pool, member);
-        PoolRuntime owner = pool;
-        f.channel().closeFuture().addListener(closed -> owner.releaseConnection(unit));
-        f.addListener(done -> {
-            boolean current = !finished && tryNumber == attempts && upstream == null && counted != null;
-            if (done.isSuccess()) {
-                UpstreamConnection c = UpstreamConnector.handlerOf(f);
-                if (current) {
-                    connected(c);
-                } else {
-                    UpstreamPools.current().offer(c, client.now());
-                }
-            } else if (current) {
-                connectFailed(done.cause());
-            }
-        });
+        admission.start();
     }
 
-    /** No connection may be opened now: wait in the pool's queue until one closes, or answer 503. */
-    private void waitForConnection() {
-        endAttempt();
-        if (pendingSinceNanos < 0) {
-            pendingSinceNanos = client.now();
-        }
-        if (waiter == null) {
-            EventExecutor loop = client.ctx().executor();
-            waiter = () -> loop.execute(this::connectionFreed);
-        }
-        var queue = pool.current().pending();
-        if (!queue.offer(waiter)) {
-            respondOverflow(queue.capacity() > 0 ? "pending" : "connections",
-                    "too many requests waiting for a connection to pool " + pool.name());
-            return;
-        }
-        client.armTimer(pendingSinceNanos + queue.timeout().toNanos());
+    // ------------------------------------------------------------------ TryAdmission.Owner
+
+    @Override
+    public void noEndpoint(String reason) {
+        respondError(503, reason, "no_endpoint");
     }
 
-    /** A connection of the pool closed while this request waited: try again (or pass the turn on). */
-    private void connectionFreed() {
-        if (finished) {
-            pool.current().pending().poll().ifPresent(Runnable::run);
-            return;
-        }
-        if (upstream == null && counted == null && backoff == null) {
-            startTry();
-        }
+    @Override
+    public void refused(String resource, String reason) {
+        listener.metrics().breakerOverflow(pool.name(), resource);
+        respondError(503, reason, "circuit_breaker", Long.toString(pool.breakers().retryAfterSeconds()));
     }
 
-    private void connected(UpstreamConnection c) {
+    @Override
+    public void waitUntil(long deadlineNanos) {
+        client.armTimer(deadlineNanos);
+    }
+
+    @Override
+    public boolean finished() {
+        return finished;
+    }
+
+    @Override
+    public long now() {
+        return client.now();
+    }
+
+    @Override
+    public void connected(UpstreamConnection c) {
         upstream = c;
+        member = admission.member();
         connected = true;
-        pendingSinceNanos = -1;
         c.lease(this, request.method().equals("HEAD"));
-        ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, originTarget, authority, hostFromUri,
-                client.clientIp(), listener.tls(), requestId, idGenerated);
+        ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, target.originTarget(),
+                target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated);
         Channel up = c.channel();
-        int tryNumber = attempts;
         up.write(head).addListener(w -> {
-            if (w.isSuccess() && tryNumber == attempts) {
+            if (w.isSuccess() && upstream == c) {
                 headSent = true;
             }
         });
@@ -351,7 +208,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
     }
 
-    private void connectFailed(Throwable cause) {
+    @Override
+    public void connectFailed(Throwable cause) {
         boolean timeout = cause instanceof ConnectTimeoutException;
         String why = timeout ? "upstream connect timeout" : cause instanceof ConnectException
                 ? "upstream connect refused" : "upstream connect failed: " + cause.getMessage();
@@ -363,10 +221,9 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
      * endpoint if the retry rules and budget allow, or answers the client with the given error.
      */
     private void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
-        Member failedMember = member;
-        failed();
-        pool.current().outlier().ifPresent(d -> d.onFailure(failedMember, failure, client.now()));
-        boolean retry = retries.retryAfter(failure, attempts, headSent, bodyReplayable());
+        Member failedMember = admission.member();
+        TryOutcomes.failed(pool, failedMember, Optional.of(failure), admission.tryStartNanos(), client.now());
+        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, bodyReplayable());
         abandonTry();
         if (retry) {
             retryElsewhere(failedMember);
@@ -391,7 +248,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         headSent = false;
         upstreamNeedsFlush = false;
         requestSentNanos = -1;
-        endAttempt();
+        admission.endTry();
     }
 
     /** Schedules the next try after the jittered backoff, avoiding the endpoint that just failed. */
@@ -399,7 +256,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         pick.exclude(failedMember);
         // Body bytes wait in the client socket until the next try has sent what was already read.
         client.holdRequestBody();
-        long delay = retries.backoffNanos(attempts);
+        long delay = retries.backoffNanos(admission.tries());
         if (delay <= 0) {
             startTry();
         } else {
@@ -535,20 +392,11 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         status = s;
         responseHeadNanos = client.now();
-        if (s == 429 || s == 503) {
-            // least-response-time leaves an endpoint alone for as long as it asks.
-            Optional<String> retryAfter = head.get("retry-after");
-            OptionalLong delay = retryAfter.isPresent()
-                    ? RetryAfter.millis(retryAfter.get(), listener.clock().currentTimeMillis()) : OptionalLong.empty();
-            if (delay.isPresent()) {
-                member.load().penaliseUntil(responseHeadNanos + delay.getAsLong() * 1_000_000L);
-            }
-        }
-        Member answered = member;
-        pool.current().outlier().ifPresent(d -> d.onResponse(answered, s, responseHeadNanos));
-        if (retries.retryAfter(s, attempts, bodyReplayable())) {
+        TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
+        if (retries.retryAfter(s, admission.tries(), bodyReplayable())) {
             // Not forwarded: the rest of this response is dropped, the request goes to another endpoint.
-            failed();
+            Member answered = member;
+            TryOutcomes.failed(pool, answered, Optional.empty(), admission.tryStartNanos(), responseHeadNanos);
             UpstreamConnection c = upstream;
             upstream = null;
             ResponseDiscarder.takeOver(c, head, requestSentNanos >= 0, listener.clock());
@@ -561,18 +409,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         replay.release();
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
-        boolean bodiless = request.method().equals("HEAD") || s == 204 || s == 304;
-        if (bodiless) {
-            framing = ForwardedHeads.Framing.NONE;
-        } else if (head.contentLength() >= 0 && !head.chunked()) {
-            framing = ForwardedHeads.Framing.LENGTH;
-        } else if (request.minorVersion() >= 1) {
-            framing = ForwardedHeads.Framing.CHUNKED;
-        } else {
-            framing = ForwardedHeads.Framing.CLOSE;
-            clientKeepAlive = false;
-        }
-        if (!requestEnded || listener.draining()) {
+        framing = ForwardedHeads.Framing.of(request, head);
+        if (framing == ForwardedHeads.Framing.CLOSE || !requestEnded || listener.draining()) {
             clientKeepAlive = false;
         }
         ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
@@ -641,7 +479,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         if (responseStarted) {
             upstream.markNotReusable();
-            failed();
+            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
+                    admission.tryStartNanos(), client.now());
             error = "upstream broke the response: " + reason;
             fail();
             client.abort();
@@ -664,10 +503,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                 return;
             }
             error = "upstream closed during the response";
-            failed();
-            Member cut = member;
-            pool.current().outlier().ifPresent(d -> d.onFailure(cut, UpstreamFailure.RESET_AFTER_RESPONSE,
-                    client.now()));
+            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
+                    admission.tryStartNanos(), client.now());
             fail();
             client.abort();
             return;
@@ -680,17 +517,15 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         if (finished) {
             return Long.MAX_VALUE;
         }
-        if (pendingSinceNanos >= 0 && counted == null) {
-            var queue = pool.current().pending();
-            long pendingDeadline = pendingSinceNanos + queue.timeout().toNanos();
-            if (now >= pendingDeadline) {
-                // If a wake-up is already on its way, connectionFreed passes it on.
-                queue.remove(waiter);
-                respondOverflow("pending_timeout", "no connection to pool " + pool.name() + " within "
-                        + queue.timeout().toMillis() + " ms");
+        if (admission != null && admission.waiting()) {
+            long waitDeadline = admission.waitDeadlineNanos();
+            if (now >= waitDeadline) {
+                admission.stopWaiting();
+                refused("pending_timeout", "no connection to pool " + pool.name() + " within "
+                        + pool.current().pending().timeout().toMillis() + " ms");
                 return Long.MAX_VALUE;
             }
-            return pendingDeadline;
+            return waitDeadline;
         }
         if (!responseStarted && requestSentNanos >= 0) {
             long headDeadline = requestSentNanos + pool.tryTimeoutNanos();
@@ -739,12 +574,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     // ------------------------------------------------------------------ ending
 
-    /** Answers 503 with {@code Retry-After} because a circuit breaker is full, and counts it. */
-    private void respondOverflow(String resource, String reason) {
-        listener.metrics().breakerOverflow(pool.name(), resource);
-        respondError(503, reason, "circuit_breaker", Long.toString(pool.breakers().retryAfterSeconds()));
-    }
-
     /** Answers the client with an error generated by Sluice, then ends the exchange. */
     private void respondError(int code, String reason, String metricReason) {
         respondError(code, reason, metricReason, code == 503 ? "1" : null);
@@ -777,28 +606,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         endExchange(true);
     }
 
-    /**
-     * Counts a failure of the current attempt (for outlier detection) and feeds it to the latency estimate as a
-     * penalised latency, so that an endpoint failing fast does not look fast to {@code least-response-time}.
-     */
-    private void failed() {
-        long now = client.now();
-        member.load().failure();
-        member.load().recordFailureLatency(now, now - attemptStartNanos, LoadStats.DEFAULT_DECAY_NANOS);
-    }
-
-    /** Releases the active-request count and the request units of the current attempt, once. */
-    private void endAttempt() {
-        if (counted != null) {
-            counted.load().requestEnded();
-            counted = null;
-        }
-        if (requestUnit != null) {
-            pool.breakers().release(Resource.REQUESTS, requestUnit);
-            requestUnit = null;
-        }
-    }
-
     private void succeed() {
         endExchange(true);
     }
@@ -817,10 +624,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             backoff.cancel(false);
             backoff = null;
         }
-        if (pendingSinceNanos >= 0 && waiter != null) {
-            pool.current().pending().remove(waiter);
-        }
-        if (retries != null) {
+        if (admission != null) {
+            admission.stopWaiting();
             retries.release();
             replay.release();
         }
@@ -832,23 +637,25 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             UpstreamPools.current().offer(upstream, now);
             upstream = null;
         }
-        endAttempt();
-        if (member != null) {
-            if (responseHeadNanos >= 0 && requestSentNanos >= 0) {
-                member.load().recordLatency(now, responseHeadNanos - requestSentNanos,
-                        io.sluice.endpoint.LoadStats.DEFAULT_DECAY_NANOS);
-            }
+        Member last = null;
+        if (admission != null) {
+            admission.endTry();
+            last = admission.member();
+        }
+        long headLatency = responseHeadNanos >= 0 && requestSentNanos >= 0 ? responseHeadNanos - requestSentNanos : -1;
+        if (member != null && headLatency >= 0) {
+            member.load().recordLatency(now, headLatency, LoadStats.DEFAULT_DECAY_NANOS);
         }
         String poolName = pool != null ? pool.name() : "";
-        String endpoint = member != null ? member.address().toString() : "";
+        String endpoint = last != null ? last.address().toString() : "";
         listener.metrics().request(listener.name(), poolName, endpoint, status);
         if (pool != null) {
             listener.metrics().duration(poolName, now - startNanos);
         }
+        int tries = admission == null ? 0 : admission.tries();
         listener.accessLog().ifPresent(log -> log.log(new AccessRecord(startMillis, listener.name(),
-                client.clientAddress(), request.method(), request.target(), authority, status, bytesIn, bytesOut,
-                now - startNanos, responseHeadNanos >= 0 && requestSentNanos >= 0
-                ? responseHeadNanos - requestSentNanos : -1, poolName, endpoint, attempts,
+                client.clientAddress(), request.method(), request.target(), target == null ? "" : target.authority(),
+                status, bytesIn, bytesOut, now - startNanos, headLatency, poolName, endpoint, tries,
                 requestId == null ? "" : requestId, error, request.get("user-agent").orElse(""))));
         request.release();
         client.exchangeFinished(this, complete && clientKeepAlive);

@@ -205,7 +205,8 @@ class HealthCheckIT {
              RunningSluice sluice = RunningSluice.start(config("""
                   - name: web
                     endpoints: [ { address: %s }, { address: 127.0.0.1:%d } ]
-                    health_check: { type: tcp, interval: 100ms, timeout: 50ms, healthy_threshold: 1, unhealthy_threshold: 1 }
+                    health_check: { type: tcp, interval: 100ms, timeout: 50ms, healthy_threshold: 1,
+                                    unhealthy_threshold: 1 }
                   - name: spare
                     optional: true
                     endpoints: []

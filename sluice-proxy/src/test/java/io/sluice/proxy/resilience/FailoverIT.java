@@ -63,7 +63,8 @@ class FailoverIT {
              RunningSluice sluice = RunningSluice.start(listener("""
                   - name: web
                     endpoints: [ { address: %s }, { address: %s }, { address: %s } ]
-                    health_check: { type: http, path: /health, interval: %dms, unhealthy_interval: %dms, timeout: 200ms, healthy_threshold: %d, unhealthy_threshold: %d }
+                    health_check: { type: http, path: /health, interval: %dms, unhealthy_interval: %dms,
+                                    timeout: 200ms, healthy_threshold: %d, unhealthy_threshold: %d }
                     outlier_detection: { consecutive_gateway_errors: 3, base_ejection: 500ms, max_ejection_percent: 34 }
                     retries: { attempts: 3, backoff_base: 2ms, backoff_max: 10ms }
                 """.formatted(a.address(), b.address(), c.address(), intervalMillis, unhealthyIntervalMillis,
@@ -121,7 +122,8 @@ class FailoverIT {
              RunningSluice sluice = RunningSluice.start(listener("""
                   - name: web
                     endpoints: [ { address: %s }, { address: %s }, { address: %s } ]
-                    retries: { attempts: %d, per_try_timeout: %dms, on: [connect-failure, reset-before-response, timeout, 503], min_concurrent: 10, backoff_base: 2ms, backoff_max: 10ms }
+                    retries: { attempts: %d, per_try_timeout: %dms, min_concurrent: 10, backoff_base: 2ms,
+                               backoff_max: 10ms, on: [connect-failure, reset-before-response, timeout, 503] }
                 """.formatted(a.address(), b.address(), hung.address(), attempts, perTryMillis)))) {
             // No health check and no outlier detection: every third request meets the hung backend.
             LoadGenerator load = LoadGenerator.start(sluice.port("web"), "/x", 4, Duration.ZERO, 60);
