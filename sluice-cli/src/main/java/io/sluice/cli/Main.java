@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "An L4/L7 load balancer and inference-aware router for LLM fleets.",
-        subcommands = {RunCommand.class, ValidateCommand.class, SimCommand.class, ReplayCommand.class,
+        subcommands = {RunCommand.class, ValidateCommand.class, DemoCommand.class, SimCommand.class, ReplayCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -28,6 +28,11 @@ public final class Main {
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int execute(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line (bad options exit with {@link #BAD_INPUT}). */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("sluice: " + ex.getMessage());
@@ -36,6 +41,6 @@ public final class Main {
                     .replace("sluice", "").strip() + " --help' for usage.");
             return BAD_INPUT;
         });
-        return cli.execute(args);
+        return cli;
     }
 }

@@ -104,13 +104,13 @@ public final class Balancers {
         };
     }
 
-    /**
-     * The seam for the inference policies of {@code io.sluice.inference}: they plug in here as
-     * {@code InferenceBalancers.of(name, config, random, clock)} once that package provides them.
-     */
+    /** The inference policies of {@code io.sluice.inference}, each on a fresh fleet state sized from config. */
     private static LoadBalancer inference(String name, PoolConfig config, Supplier<RandomGenerator> random,
                                           Clock clock) {
-        throw new IllegalArgumentException("policy " + name + " is not available yet");
+        io.sluice.config.InferenceConfig settings = config == null ? io.sluice.config.InferenceConfig.defaults()
+                : config.inference().orElseGet(io.sluice.config.InferenceConfig::defaults);
+        return io.sluice.inference.InferencePolicies.of(name,
+                io.sluice.inference.InferencePolicies.fleetFor(name, settings, clock), random);
     }
 
     /**

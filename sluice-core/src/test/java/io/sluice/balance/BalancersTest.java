@@ -14,12 +14,6 @@ class BalancersTest {
     @Test
     void buildsEveryPolicyOfTheContractUnderItsName() {
         for (String policy : PoolConfig.POLICIES) {
-            if (policy.equals("inference") || policy.equals("llm-d") || policy.equals("sglang-cache-aware")) {
-                assertThatThrownBy(() -> Balancers.of(Fixtures.config(policy, 2), Fixtures.seeded(1), clock))
-                        .isInstanceOf(IllegalArgumentException.class)
-                        .hasMessage("policy " + policy + " is not available yet");
-                continue;
-            }
             LoadBalancer fromConfig = Balancers.of(Fixtures.config(policy, 2), Fixtures.seeded(1), clock);
             LoadBalancer byName = Balancers.of(policy, Fixtures.seeded(1), clock);
             assertThat(fromConfig.name()).isEqualTo(policy);

@@ -58,14 +58,14 @@ public final class AdminServer implements AutoCloseable {
                                 new AdminHandler(api));
                     }
                 });
-        try {
-            Channel ch = b.bind(new InetSocketAddress(config.address().host(), config.address().port()))
-                    .syncUninterruptibly().channel();
-            return new AdminServer(group, ch);
-        } catch (RuntimeException e) {
+        io.netty.channel.ChannelFuture bound = b.bind(new InetSocketAddress(config.address().host(),
+                config.address().port())).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            throw new IOException("admin: cannot bind " + config.address() + ": " + e.getMessage(), e);
+            throw new IOException("admin: cannot bind " + config.address() + ": " + bound.cause().getMessage(),
+                    bound.cause());
         }
+        return new AdminServer(group, bound.channel());
     }
 
     /** The bound port. */

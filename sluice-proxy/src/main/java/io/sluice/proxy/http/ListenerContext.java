@@ -27,6 +27,8 @@ public final class ListenerContext {
     private final Clock clock;
     private final UpstreamConnector connector;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile Channel serverChannel;
     private volatile ListenerConfig config;
     private volatile boolean draining;
 
@@ -98,9 +100,34 @@ public final class ListenerContext {
         return connector;
     }
 
-    /** Tracks a new client connection until it closes. */
+    /** The listening socket, so accepting can pause at {@code limits.max_connections}. */
+    public void serverChannel(Channel channel) {
+        this.serverChannel = channel;
+    }
+
+    /**
+     * Tracks a new client connection until it closes. At {@code limits.max_connections} the listener stops
+     * accepting (new connections wait in the kernel's backlog, as with HAProxy's {@code maxconn}) and resumes when
+     * one closes.
+     */
     public void register(Channel channel) {
         connections.add(channel);
+        int max = config.limits().maxConnections();
+        if (max > 0 && open.incrementAndGet() >= max) {
+            setAccepting(false);
+        }
+        channel.closeFuture().addListener(f -> {
+            if (config.limits().maxConnections() > 0 && open.decrementAndGet() < config.limits().maxConnections()) {
+                setAccepting(true);
+            }
+        });
+    }
+
+    private void setAccepting(boolean accept) {
+        Channel server = serverChannel;
+        if (server != null && server.isActive() && server.config().isAutoRead() != accept) {
+            server.config().setAutoRead(accept);
+        }
     }
 
     /** Open client connections. */

@@ -135,11 +135,15 @@ public final class SluiceServer implements AutoCloseable {
                 });
         InetSocketAddress at = new InetSocketAddress(l.address().host(), l.address().port());
         Channel channel;
-        try {
-            channel = b.bind(at).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
-            throw new IOException("listener " + l.name() + ": cannot bind " + l.address() + ": " + e.getMessage(), e);
+        io.netty.channel.ChannelFuture bound = b.bind(at).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            Throwable cause = bound.cause();
+            String why = cause.getMessage() != null && cause.getMessage().contains("Address already in use")
+                    ? "address already in use" : String.valueOf(cause.getMessage());
+            throw new IOException("listener " + l.name() + ": cannot bind " + l.address() + ": " + why, cause);
         }
+        channel = bound.channel();
+        ctx.serverChannel(channel);
         listeners.put(l.name(), new Bound(ctx, channel));
         LOG.info("listener {} on {}", l.name(), channel.localAddress());
     }

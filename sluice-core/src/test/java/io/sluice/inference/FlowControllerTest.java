@@ -1,0 +1,186 @@
+package io.sluice.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.config.InferenceConfig;
+import io.sluice.inference.FlowController.Outcome;
+import io.sluice.inference.FlowController.ShedReason;
+import io.sluice.time.ManualClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FlowControllerTest {
+
+    private record Req(String name, int priority, String tenant) {
+    }
+
+    private final ManualClock clock = ManualClock.start();
+    private final List<String> refused = new ArrayList<>();
+    private final List<Long> retryAfter = new ArrayList<>();
+    private final List<String> sent = new ArrayList<>();
+    private int capacity;
+
+    private FlowController<Req> queue(int max, Duration timeout) {
+        return FlowController.of("llm", new InferenceConfig.FlowControl(max, timeout), clock,
+                (r, reason, after) -> {
+                    refused.add(r.name() + ":" + reason.label());
+                    retryAfter.add(after);
+                });
+    }
+
+    /** A pool with {@link #capacity} free slots. */
+    private boolean place(Req r) {
+        if (capacity == 0) {
+            return false;
+        }
+        capacity--;
+        sent.add(r.name());
+        return true;
+    }
+
+    private Outcome submit(FlowController<Req> q, Req r) {
+        return q.submit(r, r.priority(), r.tenant(), this::place);
+    }
+
+    @Test
+    void dispatchesAtOnceWhileThereIsRoom() {
+        FlowController<Req> q = queue(10, Duration.ofSeconds(30));
+        capacity = 1;
+        assertThat(submit(q, new Req("a", 0, "t"))).isEqualTo(Outcome.DISPATCHED);
+        assertThat(submit(q, new Req("b", 0, "t"))).isEqualTo(Outcome.QUEUED);
+        assertThat(q.size()).isEqualTo(1);
+        // Room frees, but a newcomer of the same priority queues behind b.
+        capacity = 1;
+        assertThat(submit(q, new Req("c", 0, "t"))).isEqualTo(Outcome.QUEUED);
+        assertThat(sent).containsExactly("a", "b");
+        assertThat(q.size()).isEqualTo(1);
+    }
+
+    @Test
+    void higherPriorityLeavesFirst() {
+        FlowController<Req> q = queue(100, Duration.ofSeconds(30));
+        submit(q, new Req("low1", 0, "t"));
+        submit(q, new Req("high1", 10, "t"));
+        submit(q, new Req("mid", 5, "t"));
+        submit(q, new Req("low2", 0, "t"));
+        submit(q, new Req("high2", 10, "t"));
+        assertThat(q.sizes()).containsExactly(Map.entry(10, 2), Map.entry(5, 1), Map.entry(0, 2));
+        capacity = 5;
+        assertThat(q.dispatch(this::place)).isEqualTo(5);
+        assertThat(sent).containsExactly("high1", "high2", "mid", "low1", "low2");
+        assertThat(q.sizes()).isEmpty();
+    }
+
+    @Test
+    void higherPriorityJumpsAheadOfQueuedLowerPriority() {
+        FlowController<Req> q = queue(100, Duration.ofSeconds(30));
+        submit(q, new Req("low", 0, "t"));
+        capacity = 1;
+        assertThat(submit(q, new Req("urgent", 9, "t"))).isEqualTo(Outcome.DISPATCHED);
+        assertThat(sent).containsExactly("urgent");
+    }
+
+    @Test
+    void tenantsSendingTenToOneGetEqualSharesWhileBothAreBacklogged() {
+        FlowController<Req> q = queue(10_000, Duration.ofMinutes(10));
+        Map<String, Integer> served = new HashMap<>();
+        int n = 0;
+        for (int round = 0; round < 200; round++) {
+            for (int k = 0; k < 10; k++) {
+                submit(q, new Req("big-" + n++, 0, "big"));
+            }
+            submit(q, new Req("small-" + n++, 0, "small"));
+            // The servers free two slots per round: far less than the 11 that arrive.
+            capacity = 2;
+            q.dispatch(r -> {
+                boolean ok = place(r);
+                if (ok) {
+                    served.merge(r.tenant(), 1, Integer::sum);
+                }
+                return ok;
+            });
+        }
+        int big = served.get("big");
+        int small = served.get("small");
+        assertThat(big + small).isEqualTo(400);
+        assertThat(Math.abs(big - small)).isLessThanOrEqualTo((big + small) / 10);
+    }
+
+    @Test
+    void sheddableRequestsAreRefusedAtOnceUnderSaturation() {
+        FlowController<Req> q = queue(100, Duration.ofSeconds(30));
+        capacity = 1;
+        assertThat(submit(q, new Req("free", -1, "t"))).isEqualTo(Outcome.DISPATCHED);
+        assertThat(submit(q, new Req("shed", -1, "t"))).isEqualTo(Outcome.SHED_SHEDDABLE);
+        assertThat(q.size()).isZero();
+        assertThat(q.shed(ShedReason.SHEDDABLE)).isEqualTo(1);
+    }
+
+    @Test
+    void requestsTimeOutWithRetryAfter() {
+        FlowController<Req> q = queue(100, Duration.ofSeconds(5));
+        submit(q, new Req("a", 0, "t"));
+        clock.advance(Duration.ofSeconds(2));
+        submit(q, new Req("b", 0, "t"));
+        assertThat(q.nextDeadlineNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());
+        assertThat(q.oldestWaitNanos()).isEqualTo(Duration.ofSeconds(2).toNanos());
+        clock.advance(Duration.ofSeconds(3));
+        assertThat(q.expire()).isEqualTo(1);
+        assertThat(refused).containsExactly("a:timeout");
+        assertThat(retryAfter.get(0)).isBetween(1L, 5L);
+        assertThat(q.nextDeadlineNanos()).isEqualTo(Duration.ofSeconds(7).toNanos());
+        clock.advance(Duration.ofSeconds(2));
+        q.expire();
+        assertThat(refused).containsExactly("a:timeout", "b:timeout");
+        assertThat(q.shed(ShedReason.TIMEOUT)).isEqualTo(2);
+        assertThat(q.nextDeadlineNanos()).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void aFullQueueRefusesOrDisplacesTheLowestPriority() {
+        FlowController<Req> q = queue(2, Duration.ofSeconds(30));
+        submit(q, new Req("low-old", 0, "t"));
+        submit(q, new Req("low-new", 0, "u"));
+        assertThat(submit(q, new Req("same", 0, "t"))).isEqualTo(Outcome.REJECTED_FULL);
+        assertThat(q.shed(ShedReason.QUEUE_FULL)).isEqualTo(1);
+        assertThat(submit(q, new Req("high", 5, "t"))).isEqualTo(Outcome.QUEUED);
+        assertThat(refused).containsExactly("low-new:displaced");
+        assertThat(q.sizes()).containsExactly(Map.entry(5, 1), Map.entry(0, 1));
+    }
+
+    @Test
+    void cancelledRequestsLeaveQuietly() {
+        FlowController<Req> q = queue(10, Duration.ofSeconds(30));
+        Req a = new Req("a", 0, "t");
+        submit(q, a);
+        submit(q, new Req("b", 0, "t"));
+        assertThat(q.cancel(a)).isTrue();
+        assertThat(q.cancel(a)).isFalse();
+        capacity = 5;
+        q.dispatch(this::place);
+        assertThat(sent).containsExactly("b");
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(q.expire()).isZero();
+        assertThat(refused).isEmpty();
+    }
+
+    @Test
+    void retryAfterFollowsTheDispatchRate() {
+        FlowController<Req> q = queue(1000, Duration.ofSeconds(60));
+        for (int i = 0; i < 40; i++) {
+            submit(q, new Req("r" + i, 0, "t"));
+        }
+        for (int i = 0; i < 10; i++) {
+            clock.advance(Duration.ofMillis(500));   // two per second
+            capacity = 1;
+            q.dispatch(this::place);
+        }
+        // 30 left at about 2 per second: about 15 s.
+        assertThat(q.retryAfterSeconds()).isBetween(12L, 18L);
+        assertThat(q.dispatchedAndWaitNanos()[0]).isEqualTo(10);
+    }
+}

@@ -1,0 +1,275 @@
+package io.sluice.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.balance.NoEndpointException.Reason;
+import io.sluice.balance.PickContext;
+import io.sluice.endpoint.Member;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class InferenceSchedulerTest {
+
+    /** Reports one first token so the fleet trusts its own prefill account. */
+    private static void enableFeedback(Fleet f) {
+        InferenceExchange x = InferenceExchange.of(Fleet.request(999, 0, 999, 1));
+        f.pick(x);
+        x.firstToken(f.clock.nanoTime());
+        x.finished(f.clock.nanoTime());
+    }
+
+    private static void settle(Fleet f, InferenceExchange x) {
+        x.firstToken(f.clock.nanoTime());
+        x.finished(f.clock.nanoTime());
+    }
+
+    @Test
+    void followsThePrefixWhenServersAreIdle() {
+        Fleet f = new Fleet("inference", 4);
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        InferenceExchange first = InferenceExchange.of(Fleet.request(1, 40, 1, 50));
+        int holder = f.pick(first);
+        settle(f, first);
+        for (int i = 0; i < 5; i++) {
+            InferenceExchange x = InferenceExchange.of(Fleet.request(1, 40, 100 + i, 50));
+            assertThat(f.pick(x)).isEqualTo(holder);
+            assertThat(x.cachedTokens()).isEqualTo(40 * 16);
+            assertThat(x.uncachedTokens()).isEqualTo(10 * 16);
+            settle(f, x);
+        }
+    }
+
+    @Test
+    void loadGuardStaysWhileTheQueueCostsLessThanTheCachedPrefixThenSpreads() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        enableFeedback(f);
+        InferenceExchange warm = InferenceExchange.of(Fleet.request(1, 100, 1, 100));
+        int holder = f.pick(warm);
+        settle(f, warm);
+        Member other = f.members.get(1 - holder);
+        // The prefix saves 100 blocks = 1600 tokens. Each load request adds 800 tokens of prefill the holder owes.
+        List<Integer> picks = new ArrayList<>();
+        for (int load = 0; load <= 3; load++) {
+            InferenceExchange probe = InferenceExchange.of(Fleet.request(1, 100, 1000 + load, 110));
+            picks.add(f.pick(probe));
+            settle(f, probe);
+            if (picks.get(load) != holder) {
+                break;
+            }
+            InferenceExchange busy = InferenceExchange.of(Fleet.request(50 + load, 0, 50 + load, 50));
+            f.pool.select(new PickContext().exclude(other).attach(busy));   // lands on the holder, prefill owed
+        }
+        // 0, 800 and 1600 owed tokens: cheaper (or as cheap) to stay; 2400 owed: the prefix is worth less.
+        assertThat(picks).containsExactly(holder, holder, holder, 1 - holder);
+        // The other server now holds the prefix too.
+        assertThat(f.state.indexedBlocks(other.address())).isGreaterThanOrEqualTo(100);
+    }
+
+    @Test
+    void aBurstBetweenScrapesSpreadsInsteadOfHerding() {
+        Fleet f = new Fleet("inference", 4);
+        f.publishAll(0, 0, 0.2);
+        int[] count = new int[4];
+        for (int i = 0; i < 8; i++) {
+            count[f.pick(InferenceExchange.of(Fleet.request(i, 0, i, 20)))]++;
+        }
+        assertThat(count).containsOnly(2);
+    }
+
+    @Test
+    void aBurstOfBareRequestsSpreadsToo() {
+        Fleet f = new Fleet("inference", 4);
+        f.publishAll(0, 0, 0.2);
+        int[] count = new int[4];
+        for (int i = 0; i < 12; i++) {
+            count[f.pick(Fleet.request(i, 0, i, 20))]++;
+        }
+        assertThat(count).containsOnly(3);
+    }
+
+    @Test
+    void saturatedServersAreSetAsideAndAllSaturatedSaysSo() {
+        Fleet f = new Fleet("inference", 3);
+        f.publish(0, 6, 50, 0.5);
+        f.publish(1, 0, 10, 0.3);
+        f.publish(2, 2, 50, 0.9);   // queue and a full cache: out of room
+        for (int i = 0; i < 5; i++) {
+            assertThat(f.pick(InferenceExchange.of(Fleet.request(i, 0, i, 10)))).isEqualTo(1);
+        }
+        f.publish(1, 5, 10, 0.3);
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(9, 0, 9, 10)))).isEqualTo(Reason.SATURATED);
+    }
+
+    @Test
+    void aFullCacheWithoutAQueueIsNotSaturation() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 80, 0.95);
+        assertThat(f.pick(InferenceExchange.of(Fleet.request(1, 0, 1, 10)))).isBetween(0, 1);
+    }
+
+    @Test
+    void staleReadingsAreNotTrusted() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(10, 10, 0.5);
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(1, 0, 1, 10)))).isEqualTo(Reason.SATURATED);
+        f.clock.advance(Duration.ofMillis(600));   // stale_after is 500 ms
+        assertThat(f.state.fresh(f.members.get(0).address())).isFalse();
+        assertThat(f.pick(InferenceExchange.of(Fleet.request(1, 0, 1, 10)))).isBetween(0, 1);
+    }
+
+    @Test
+    void sentSinceTheScrapeCountsUntilANewerReadingCoversIt() {
+        Fleet f = new Fleet("inference", 1);
+        f.publishAll(0, 0, 0);
+        for (int i = 0; i < 3; i++) {
+            f.pick(Fleet.request(i, 0, i, 10));
+        }
+        EndpointState s = f.state.endpointLocked(f.members.get(0).address());
+        assertThat(s.pendingRequests()).isEqualTo(3);
+        assertThat(s.pendingTokens()).isEqualTo(3 * 160);
+        long before = f.clock.nanoTime();
+        f.clock.advance(Duration.ofMillis(50));
+        f.pick(Fleet.request(7, 0, 7, 10));
+        // A reading taken before the last dispatch covers the first three only.
+        f.state.publish(f.members.get(0).address(), new ServerMetrics(3, 0, 0, 10_000, 16, Set.of(), 0, before + 1));
+        assertThat(s.pendingRequests()).isEqualTo(1);
+        // An older reading arriving late changes nothing.
+        f.state.publish(f.members.get(0).address(), new ServerMetrics(9, 0, 0, 10_000, 16, Set.of(), 0, before));
+        assertThat(f.state.metrics(f.members.get(0).address()).orElseThrow().waiting()).isEqualTo(3);
+    }
+
+    @Test
+    void servesOnlyWhatEndpointsServe() {
+        Fleet f = new Fleet("inference", io.sluice.config.InferenceConfig.defaults(), List.of(
+                Fleet.labelled(0, Map.of("models", "a")),
+                Fleet.labelled(1, Map.of("models", "b,c"))));
+        InferenceRequest b = withModel(Fleet.request(1, 0, 1, 10), "b");
+        for (int i = 0; i < 3; i++) {
+            assertThat(f.pick(b)).isEqualTo(1);
+        }
+        assertThat(f.failure(withModel(Fleet.request(1, 0, 1, 10), "z"))).isEqualTo(Reason.NOT_SERVED);
+    }
+
+    @Test
+    void adaptersGoWhereTheyAreListedOrResident() {
+        Fleet labelled = new Fleet("inference", io.sluice.config.InferenceConfig.defaults(), List.of(
+                Fleet.labelled(0, Map.of("adapters", "x")),
+                Fleet.labelled(1, Map.of("adapters", "y"))));
+        InferenceRequest y = Fleet.request(1, 0, 1, 10, Optional.empty(), Optional.of("y"));
+        for (int i = 0; i < 3; i++) {
+            assertThat(labelled.pick(y)).isEqualTo(1);
+        }
+        assertThat(labelled.failure(Fleet.request(1, 0, 1, 10, Optional.empty(), Optional.of("q"))))
+                .isEqualTo(Reason.NOT_SERVED);
+
+        Fleet discovered = new Fleet("inference", 2);
+        for (int i = 0; i < 2; i++) {
+            discovered.state.publish(discovered.members.get(i).address(), new ServerMetrics(0, 1, 0.1, 10_000, 16,
+                    i == 0 ? Set.of("x") : Set.of(), 4, discovered.clock.nanoTime()));
+        }
+        InferenceRequest x = Fleet.request(2, 0, 2, 10, Optional.empty(), Optional.of("x"));
+        assertThat(discovered.pick(x)).isZero();
+    }
+
+    @Test
+    void aSessionReturnsToItsServerAmongEquals() {
+        Fleet f = new Fleet("inference", 4);
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        InferenceExchange first = InferenceExchange.of(Fleet.request(1, 0, 1, 0, Optional.of("s-1"),
+                Optional.empty()));
+        int home = f.pick(first);
+        settle(f, first);
+        for (int i = 0; i < 6; i++) {
+            InferenceExchange x = InferenceExchange.of(Fleet.request(1, 0, 1, 0, Optional.of("s-1"),
+                    Optional.empty()));
+            assertThat(f.pick(x)).isEqualTo(home);
+            settle(f, x);
+        }
+    }
+
+    @Test
+    void withoutRequestFeaturesTheLeastLoadedWins() {
+        Fleet f = new Fleet("inference", 3);
+        f.members.get(0).load().requestStarted();
+        f.members.get(2).load().requestStarted();
+        assertThat(f.members.indexOf(f.pool.select(new PickContext()))).isEqualTo(1);
+    }
+
+    @Test
+    void exclusionsAreHonouredWhileSomethingElseIsLeft() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        enableFeedback(f);
+        InferenceExchange warm = InferenceExchange.of(Fleet.request(1, 50, 1, 50));
+        int holder = f.pick(warm);
+        settle(f, warm);
+        Member h = f.members.get(holder);
+        InferenceExchange x = InferenceExchange.of(Fleet.request(1, 50, 2, 60));
+        assertThat(f.members.indexOf(f.pool.select(new PickContext().exclude(h).attach(x)))).isEqualTo(1 - holder);
+        Member o = f.members.get(1 - holder);
+        Member any = f.pool.select(new PickContext().exclude(h).exclude(o).attach(InferenceExchange.of(
+                Fleet.request(3, 0, 3, 5))));
+        assertThat(any).isIn(h, o);
+    }
+
+    @Test
+    void aRetryTakesTheFirstDispatchBack() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        InferenceExchange x = InferenceExchange.of(Fleet.request(1, 0, 1, 20));
+        Member first = f.members.get(f.pick(x));
+        EndpointState s = f.state.endpointLocked(first.address());
+        assertThat(s.owedPrefillTokens).isEqualTo(320);
+        assertThat(s.pendingRequests()).isEqualTo(1);
+        Member second = f.pool.select(new PickContext().exclude(first).attach(x));
+        assertThat(second).isNotEqualTo(first);
+        assertThat(s.owedPrefillTokens).isZero();
+        assertThat(s.pendingRequests()).isZero();
+        assertThat(x.endpoint()).contains(second.address());
+        x.finished(f.clock.nanoTime());
+        assertThat(f.state.endpointLocked(second.address()).owedPrefillTokens).isZero();
+    }
+
+    @Test
+    void measuredTimesToFirstTokenCalibrateThePrefillRate() {
+        Fleet f = new Fleet("inference", 1);
+        f.publishAll(0, 0, 0);
+        assertThat(f.state.prefillTokensPerSecond()).isEqualTo(10_000);
+        for (int i = 0; i < 40; i++) {
+            InferenceExchange x = InferenceExchange.of(Fleet.request(i, 0, i, 125));   // 2000 tokens
+            f.pick(x);
+            f.clock.advance(Duration.ofMillis(50));                                   // 40k tokens/s
+            x.firstToken(f.clock.nanoTime());
+            x.finished(f.clock.nanoTime());
+            f.publishAll(0, 0, 0);
+        }
+        assertThat(f.state.prefillTokensPerSecond()).isBetween(36_000.0, 44_000.0);
+        InferenceExchange x = InferenceExchange.of(Fleet.request(99, 0, 99, 125));
+        f.pick(x);
+        assertThat(x.estimatedTtftNanos()).isBetween(40_000_000L, 60_000_000L);
+    }
+
+    @Test
+    void predictedHitRatioIsReported() {
+        Fleet f = new Fleet("inference", 1);
+        f.publishAll(0, 0, 0);
+        f.pick(Fleet.request(1, 16, 1, 16));
+        f.pick(Fleet.request(1, 16, 2, 32));
+        // 0 of 256 tokens, then 256 of 512 (the index works in 8-block steps).
+        assertThat(f.state.predictedPrefixHitRatio()).isCloseTo(256.0 / 768, org.assertj.core.data.Offset.offset(
+                1e-9));
+    }
+
+    private static InferenceRequest withModel(InferenceRequest r, String model) {
+        return new InferenceRequest(model, r.adapter(), r.blockHashes(), r.promptTokens(), r.maxTokens(),
+                r.session(), r.priority(), r.tenant(), r.sloTtftMillis(), r.stream());
+    }
+}
