@@ -146,6 +146,8 @@ class HealthCheckIT {
                 HttpResponse<String> notReady = sluice.admin("GET", "/readyz", null);
                 assertThat(notReady.statusCode()).isEqualTo(503);
                 assertThat(notReady.body()).contains("pool spare has no usable endpoint").doesNotContain("pool web");
+                assertThat(sluice.metric("sluice_pool_mode_changes_total", "pool=\"web\"", "mode=\"normal\""))
+                        .as("web left its initial empty mode when its endpoint passed").isEqualTo(1);
 
                 sluice.writeConfig(config(pools.formatted(a.address(), CHECK.formatted(1), "true", down.address(),
                         CHECK.formatted(1))));

@@ -68,6 +68,7 @@ class RetryRulesIT {
                       - { match: { path_prefix: /dead/ }, pool: dead }
                       - { match: { path_prefix: /small/ }, pool: small }
                       - { match: { path_prefix: /busy/ }, pool: busy }
+                      - { match: { path_prefix: /nobudget/ }, pool: nobudget }
                 pools:
                   - name: reset
                     endpoints: [ { address: %1$s }, { address: %2$s } ]
@@ -80,6 +81,9 @@ class RetryRulesIT {
                     retries: { attempts: 2, max_body_buffer: 1KiB }
                   - name: busy
                     endpoints: [ { address: %4$s }, { address: %2$s } ]
+                  - name: nobudget
+                    endpoints: [ { address: %1$s }, { address: %2$s } ]
+                    retries: { attempts: 3, budget_percent: 0, min_concurrent: 0 }
                 """.formatted(resetter.address(), good.address(), deadPort, busy.address()));
     }
 
@@ -204,5 +208,16 @@ class RetryRulesIT {
         }
         assertThat(busy.seen()).hasSizeGreaterThanOrEqualTo(5);
         assertThat(busy.connections()).as("the dropped 503s kept their connection").isLessThanOrEqualTo(2);
+    }
+
+    @Test
+    void anExhaustedRetryBudgetAnswersWithTheOriginalFailure() {
+        int failed = 0;
+        for (int i = 0; i < 10; i++) {
+            failed += send("GET", "/nobudget/x", "").statusCode() == 502 ? 1 : 0;
+        }
+        assertThat(failed).as("resets not retried: the budget allows none").isPositive();
+        assertThat(sluice.metric("sluice_retry_budget_exhausted_total", "pool=\"nobudget\"")).isEqualTo(failed);
+        assertThat(sluice.metric("sluice_retries_total", "pool=\"nobudget\"")).isZero();
     }
 }
