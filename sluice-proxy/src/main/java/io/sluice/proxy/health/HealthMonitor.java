@@ -69,10 +69,13 @@ public final class HealthMonitor implements AutoCloseable {
         return monitor;
     }
 
-    /** Follows a runtime now in force (at start and after each reload). */
+    /**
+     * Follows a runtime now in force (at start and after each reload); returns once the probes are rebound, so a
+     * reload that has returned is fully in force. Called off the monitor's loop (the admin or signal thread).
+     */
     public void apply(ProxyRuntime next) {
         runtime = next;
-        loop.execute(this::reconcileAll);
+        loop.submit(this::reconcileAll).syncUninterruptibly();
     }
 
     /** The checker of an endpoint, if its pool has an active check. */

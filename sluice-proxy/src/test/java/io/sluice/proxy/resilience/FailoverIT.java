@@ -64,7 +64,7 @@ class FailoverIT {
                   - name: web
                     endpoints: [ { address: %s }, { address: %s }, { address: %s } ]
                     health_check: { type: http, path: /health, interval: %dms, unhealthy_interval: %dms,
-                                    timeout: 200ms, healthy_threshold: %d, unhealthy_threshold: %d }
+                                    timeout: 400ms, healthy_threshold: %d, unhealthy_threshold: %d }
                     outlier_detection: { consecutive_gateway_errors: 3, base_ejection: 500ms, max_ejection_percent: 34 }
                     retries: { attempts: 3, backoff_base: 2ms, backoff_max: 10ms }
                 """.formatted(a.address(), b.address(), c.address(), intervalMillis, unhealthyIntervalMillis,
@@ -85,6 +85,12 @@ class FailoverIT {
 
             ExternalBackend restarted = ExternalBackend.start("c", c.port());
             try {
+                // The clock starts once the new process serves (a cold JVM's first answer can take a while).
+                java.net.http.HttpClient direct = java.net.http.HttpClient.newHttpClient();
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> direct.send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + restarted.address()
+                                + "/warm")).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                        .statusCode() == 200);
                 long back = System.nanoTime();
                 double returned = millisUntil(() -> dead.usable(System.nanoTime()), back, Duration.ofSeconds(10));
                 long servedBefore = load.count("c");
