@@ -6,11 +6,10 @@ import static org.awaitility.Awaitility.await;
 import io.sluice.endpoint.Address;
 import io.sluice.endpoint.Member;
 import io.sluice.health.HealthChecker;
+import io.sluice.proxy.testing.DeadPort;
 import io.sluice.proxy.testing.LoadGenerator;
 import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.proxy.testing.TestBackend;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -198,11 +197,9 @@ class HealthCheckIT {
     }
 
     @Test
-    void tcpCheckFollowsWhetherTheEndpointAcceptsConnections() throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+    void tcpCheckFollowsWhetherTheEndpointAcceptsConnections() {
+        DeadPort dead = DeadPort.reserve();
+        int port = dead.port();
         try (TestBackend a = TestBackend.start("a");
              RunningSluice sluice = RunningSluice.start(config("""
                   - name: web
@@ -221,6 +218,7 @@ class HealthCheckIT {
             for (int i = 0; i < 10; i++) {
                 assertThat(sluice.get("web", "/x").body()).isEqualTo("a");
             }
+            dead.close();
             try (TestBackend b = TestBackend.start("b", port, (ctx, r) -> TestBackend.respond(ctx, 200, "b"))) {
                 await().atMost(Duration.ofSeconds(5)).until(() -> late.usable(System.nanoTime()));
                 await().atMost(Duration.ofSeconds(5)).until(() -> sluice.get("web", "/x").body().equals("b"));

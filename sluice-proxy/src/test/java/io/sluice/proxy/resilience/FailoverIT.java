@@ -49,6 +49,9 @@ class FailoverIT {
         System.out.printf("[resilience] %s: sent=%d failed=%d retried=%.0f max_latency_ms=%.1f success=%.3f%% "
                 + "connections_lost=%d %s%n", test, r.sent(), r.failed(), retries, r.maxLatencyMillis(),
                 r.successPercent(), r.connectionsLost(), extra);
+        if (r.failed() > 0) {
+            System.out.printf("[resilience] %s: failures %s%n", test, r.failures());
+        }
     }
 
     @Test
@@ -170,8 +173,9 @@ class FailoverIT {
             LoadGenerator.Result r = load.stop();
             double retries = sluice.metric("sluice_retries_total", "pool=\"web\"");
             double ejections = sluice.metric("sluice_ejections_total", "endpoint=\"" + flaky.address() + "\"");
-            print("503 on half the requests", r, retries, String.format("ejections=%.0f flaky_requests=%d",
-                    ejections, flaky.seen().size()));
+            print("503 on half the requests", r, retries, String.format("ejections=%.0f flaky_requests=%d "
+                    + "budget_refusals=%.0f", ejections, flaky.seen().size(),
+                    sluice.metric("sluice_retry_budget_exhausted_total", "pool=\"web\"")));
 
             assertThat(r.successPercent()).as("failures %s", r.failures()).isGreaterThanOrEqualTo(99.9);
             assertThat(ejections).isPositive();

@@ -8,11 +8,11 @@ import ch.qos.logback.core.read.ListAppender;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
+import io.sluice.proxy.testing.DeadPort;
 import io.sluice.proxy.testing.RawHttp;
 import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.proxy.testing.TestBackend;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -41,7 +41,7 @@ class RetryRulesIT {
     private static TestBackend resetter;
     private static TestBackend busy;
     private static TestBackend good;
-    private static int deadPort;
+    private static DeadPort deadPort;
     private static RunningSluice sluice;
 
     @BeforeAll
@@ -54,9 +54,7 @@ class RetryRulesIT {
         resetter = TestBackend.start("resetter", (ctx, r) -> ctx.close());
         busy = TestBackend.start("busy", (ctx, r) -> TestBackend.respond(ctx, 503, "busy, try elsewhere"));
         good = TestBackend.start("good");
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();
-        }
+        deadPort = DeadPort.reserve();
         sluice = RunningSluice.start("""
                 access_log: { path: off }
                 admin: { address: 127.0.0.1:0 }
@@ -84,7 +82,7 @@ class RetryRulesIT {
                   - name: nobudget
                     endpoints: [ { address: %1$s }, { address: %2$s } ]
                     retries: { attempts: 3, budget_percent: 0, min_concurrent: 0 }
-                """.formatted(resetter.address(), good.address(), deadPort, busy.address()));
+                """.formatted(resetter.address(), good.address(), deadPort.port(), busy.address()));
     }
 
     @AfterAll
@@ -93,6 +91,7 @@ class RetryRulesIT {
         resetter.close();
         busy.close();
         good.close();
+        deadPort.close();
         // Leaks are reported when a leaked buffer has been collected and another one is tracked.
         for (int i = 0; i < 5; i++) {
             System.gc();
