@@ -382,9 +382,11 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
                 client.ctx().write(interim, client.ctx().voidPromise());
                 clientNeedsFlush = true;
             } else if (s == 101) {
+                // Not the endpoint's fault, and no other endpoint would answer differently: no retry.
                 head.release();
-                upstream.markNotReusable();
-                upstreamProtocolError("protocol upgrade is not supported on this listener");
+                abandonTry();
+                respondError(502, "upstream sent an invalid response: protocol upgrade is not supported on this "
+                        + "listener", "upstream_protocol_error");
                 return;
             }
             head.release();
