@@ -5,6 +5,7 @@ import io.sluice.config.HealthCheckConfig;
 import io.sluice.endpoint.Member;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.random.RandomGenerator;
 
 /**
@@ -36,7 +37,10 @@ import java.util.random.RandomGenerator;
  * first probe of a pending endpoint is due within {@code jitter × interval}, so a new endpoint is checked at once.
  *
  * <p>A verdict change sets {@link Member#setCheckPassing} and rebuilds the pool's snapshot; nothing else does, so
- * a steady stream of probe results costs no rebuild. Methods are synchronized: results for one endpoint come from
+ * a steady stream of probe results costs no rebuild. On a config reload the checker of a kept endpoint is replaced
+ * by one bound to the new pool that {@linkplain #of(Pool, Member, HealthCheckConfig, RandomGenerator, Optional)
+ * carries over} its state and counts, so a reload neither lets an unhealthy endpoint in early nor restarts a
+ * failure streak. Methods are synchronized: results for one endpoint come from
  * one prober, but the admin API reads the state from other threads.
  */
 public final class HealthChecker {
@@ -104,6 +108,44 @@ public final class HealthChecker {
     public static HealthChecker of(Pool pool, Member member, HealthCheckConfig config, RandomGenerator random) {
         return new HealthChecker(Objects.requireNonNull(pool, "pool"), Objects.requireNonNull(member, "member"),
                 Objects.requireNonNull(config, "config"), Objects.requireNonNull(random, "random"));
+    }
+
+    /**
+     * Creates the checker of a member kept by a reloaded pool, carrying over the previous checker's state, streaks
+     * and counts (the new config's intervals and thresholds apply from the next result on).
+     *
+     * @param pool     the new pool
+     * @param member   the endpoint checked: the same member the previous checker checked
+     * @param config   the new config
+     * @param random   the source of jitter
+     * @param previous the checker it replaces, which must no longer be fed; or empty for a new endpoint
+     */
+    public static HealthChecker of(Pool pool, Member member, HealthCheckConfig config, RandomGenerator random,
+                                   Optional<HealthChecker> previous) {
+        HealthChecker checker = of(pool, member, config, random);
+        previous.ifPresent(old -> {
+            if (old.member != member) {
+                throw new IllegalArgumentException("a checker carries over only for the same member: " + old.member
+                        + " != " + member);
+            }
+            checker.carryOver(old);
+        });
+        return checker;
+    }
+
+    private void carryOver(HealthChecker old) {
+        synchronized (old) {
+            synchronized (this) {
+                state = old.state;
+                probed = old.probed;
+                consecutivePasses = old.consecutivePasses;
+                consecutiveFailures = old.consecutiveFailures;
+                probes = old.probes;
+                failures = old.failures;
+                timeouts = old.timeouts;
+                lastResultNanos = old.lastResultNanos;
+            }
+        }
     }
 
     /** The endpoint checked. */

@@ -270,10 +270,19 @@ public final class OutlierDetector {
                 }
                 decay(t, nowNanos);
             }
+            // Recount rather than trust the running count: trackers carried over on a reload may have been
+            // ejected by the previous detector while the in-flight requests of the old config finished.
+            int ejectedNow = 0;
+            for (Tracker t : trackers.values()) {
+                if (t.ejected) {
+                    ejectedNow++;
+                }
+            }
+            activeEjections = ejectedNow;
         }
         if (!returned.isEmpty()) {
             for (Member m : returned) {
-                log.info("pool {}: {} is back in service after its ejection", pool.name(), m);
+                log.info("pool {}: the ejection of {} has ended", pool.name(), m);
             }
             pool.rebuild();
         }

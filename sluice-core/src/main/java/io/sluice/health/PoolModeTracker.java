@@ -6,6 +6,7 @@ import io.sluice.endpoint.EndpointSet.Mode;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +38,26 @@ public final class PoolModeTracker {
 
     /** Starts watching a pool; its current mode is the starting point and is not counted as an entry. */
     public static PoolModeTracker watch(Pool pool) {
+        return watch(pool, Optional.empty());
+    }
+
+    /**
+     * Starts watching the pool that replaces another on a reload: the entry counts carry over, so the exported
+     * counters never go back, and a mode different from the previous pool's last one counts as an entry.
+     */
+    public static PoolModeTracker watch(Pool pool, Optional<PoolModeTracker> previous) {
         PoolModeTracker tracker = new PoolModeTracker(Objects.requireNonNull(pool, "pool"));
+        previous.ifPresent(old -> {
+            for (Mode m : MODES) {
+                tracker.entries.set(m.ordinal(), old.entries(m));
+            }
+            Mode last = old.current();
+            synchronized (tracker) {
+                tracker.current = last;
+            }
+        });
         pool.onChange(p -> tracker.check());
+        tracker.check();
         return tracker;
     }
 

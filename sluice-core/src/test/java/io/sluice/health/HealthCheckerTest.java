@@ -229,4 +229,35 @@ class HealthCheckerTest {
         assertThat(c.expectedStatus(503)).isFalse();
         assertThat(c.timeout()).isEqualTo(Duration.ofSeconds(1));
     }
+
+    @Test
+    void reloadCarriesStateSoAnUnhealthyEndpointStillNeedsItsPasses() {
+        HealthChecker before = checker(0, config(3, 1, 0));
+        Member m = before.member();
+        before.onResult(true, now());
+        before.onResult(false, now());
+        assertThat(before.state()).isEqualTo(State.UNHEALTHY);
+        before.onResult(true, now());
+
+        Pool reloaded = Pool.of("p", TestPools.FIRST, io.sluice.endpoint.EndpointSet.Options.DEFAULT, clock, true,
+                pool.members().stream().map(Member::endpoint).toList(), Optional.of(pool));
+        HealthChecker after = HealthChecker.of(reloaded, m, config(3, 1, 0), new SplittableRandom(1),
+                Optional.of(before));
+
+        assertThat(after.state()).isEqualTo(State.UNHEALTHY);
+        assertThat(after.consecutivePasses()).isEqualTo(1);
+        assertThat(after.probes()).isEqualTo(3);
+        assertThat(after.onResult(true, now())).isEqualTo(Transition.NONE);
+        assertThat(after.onResult(true, now())).as("third pass in a row, one of them before the reload")
+                .isEqualTo(Transition.UP);
+        assertThat(reloaded.snapshot().candidates()).contains(m);
+    }
+
+    @Test
+    void carryOverRefusesAnotherMember() {
+        HealthChecker first = checker(0, config(1, 1, 0));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HealthChecker.of(pool, pool.members().get(1),
+                config(1, 1, 0), new SplittableRandom(1), Optional.of(first)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

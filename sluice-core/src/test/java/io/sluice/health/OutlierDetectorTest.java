@@ -324,4 +324,27 @@ class OutlierDetectorTest {
         assertThat(d.nextUnejectionNanos()).isEmpty();
         assertThat(d.ejections(m)).isZero();
     }
+
+    @Test
+    void ejectionByTheReplacedDetectorIsCountedByTheNewOneAtItsNextSweep() {
+        Pool pool = TestPools.of(4, clock, false);
+        OutlierDetector old = OutlierDetector.of(pool, config(0, 3, BASE, 25), Optional.empty());
+        Member m = pool.members().get(0);
+        old.onResponse(m, 200, now());
+        Pool reloaded = Pool.of("p", TestPools.FIRST, EndpointSet.Options.DEFAULT, clock, false,
+                pool.members().stream().map(Member::endpoint).toList(), Optional.of(pool));
+        OutlierDetector current = OutlierDetector.of(reloaded, config(0, 3, BASE, 25), Optional.of(old));
+
+        // A request of the old config, still in flight at the reload, ends the streak on the old detector.
+        fail(old, m, 3);
+        assertThat(current.ejected(m)).as("the trackers are shared").isTrue();
+        current.sweep(now());
+        assertThat(current.activeEjections()).isEqualTo(1);
+        fail(current, reloaded.members().get(1), 3);
+        assertThat(current.ejected(reloaded.members().get(1))).as("25 % of four: one at a time").isFalse();
+
+        clock.advance(BASE);
+        assertThat(current.sweep(now())).containsExactly(m);
+        assertThat(current.activeEjections()).as("never negative").isZero();
+    }
 }

@@ -83,4 +83,22 @@ class PoolModeTrackerTest {
         }
         assertThat(modes.entries().values()).allMatch(n -> n == 0L);
     }
+
+    @Test
+    void reloadedPoolKeepsCountsAndCountsAModeChangeAcrossTheReload() {
+        Pool pool = TestPools.of(2, 0, clock, false, EndpointSet.Options.DEFAULT);
+        PoolModeTracker modes = PoolModeTracker.watch(pool);
+        List<HealthChecker> checkers = checkers(pool);
+        checkers.get(0).onResult(false, 0);
+        checkers.get(1).onResult(false, 0);
+        assertThat(modes.entries(Mode.EMPTY)).isEqualTo(1);
+
+        checkers.get(0).onResult(true, 1);
+        Pool reloaded = Pool.of("p", TestPools.FIRST, EndpointSet.Options.DEFAULT, clock, false,
+                pool.members().stream().map(Member::endpoint).toList(), Optional.of(pool));
+        PoolModeTracker after = PoolModeTracker.watch(reloaded, Optional.of(modes));
+        assertThat(after.entries(Mode.EMPTY)).isEqualTo(1);
+        assertThat(after.entries(Mode.NORMAL)).isEqualTo(1);
+        assertThat(after.current()).isEqualTo(Mode.NORMAL);
+    }
 }

@@ -104,9 +104,11 @@ final class AdminApi {
             problems.add("listeners are not bound");
         }
         var referenced = server.runtime().config().referencedPools();
+        long now = server.clock().nanoTime();
         for (PoolRuntime p : server.runtime().pools()) {
+            // A pool in panic mode still sends traffic, but to endpoints none of which is known to work: not ready.
             if (!p.config().optional() && referenced.contains(p.name())
-                    && p.pool().snapshot().mode() == EndpointSet.Mode.EMPTY) {
+                    && p.pool().members().stream().noneMatch(m -> m.usable(now))) {
                 problems.add("pool " + p.name() + " has no usable endpoint");
             }
         }
@@ -151,6 +153,10 @@ final class AdminApi {
             e.put("effective_weight", at >= 0 ? snapshot.weight(at) : 0.0);
             e.put("backup", m.endpoint().backup());
             e.put("state", state(m, now));
+            server.health().checker(m).ifPresent(c -> e.put("health_check", Map.of(
+                    "state", c.state().name().toLowerCase(), "passes_in_a_row", c.consecutivePasses(),
+                    "failures_in_a_row", c.consecutiveFailures(), "probes", c.probes())));
+            p.outlier().ifPresent(d -> e.put("ejections", d.ejections(m)));
             e.put("active_requests", m.load().activeRequests());
             e.put("connections", m.load().activeConnections());
             e.put("requests_total", m.load().totalRequests());
@@ -227,9 +233,14 @@ final class AdminApi {
                     yield notAllowed(method, action);
                 }
                 AdminState target = action.equals("drain") ? AdminState.DRAINING : AdminState.ENABLED;
-                yield pool.setAdminState(address, target).isPresent()
-                        ? json(200, Map.of("address", address.toString(), "state", target.name().toLowerCase()))
-                        : error(404, "no endpoint " + address + " in pool " + name);
+                if (pool.setAdminState(address, target).isEmpty()) {
+                    yield error(404, "no endpoint " + address + " in pool " + name);
+                }
+                if (target == AdminState.DRAINING) {
+                    // Connections in use close after their current response; idle ones can go now.
+                    server.sweepIdleConnections();
+                }
+                yield json(200, Map.of("address", address.toString(), "state", target.name().toLowerCase()));
             }
             case "weight" -> {
                 if (!method.equals("PUT")) {

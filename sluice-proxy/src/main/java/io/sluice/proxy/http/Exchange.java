@@ -4,10 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
-import io.netty.util.concurrent.Future;
-import io.sluice.balance.NoEndpointException;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
-import io.sluice.balance.RetryAfter;
 import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.grpc.GrpcStatus;
@@ -15,30 +13,34 @@ import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
-import io.sluice.proxy.route.Router;
-import io.sluice.proxy.runtime.PoolAffinity;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
 import io.sluice.proxy.upstream.UpstreamListener;
 import io.sluice.proxy.upstream.UpstreamPools;
+import io.sluice.resilience.UpstreamFailure;
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied request and its response, from the client's request head to the last byte of the response.
  *
  * <p>The life of an exchange: route the request to a pool, pick an endpoint, lease a pooled connection to it or
  * open one on this event loop, send the rebuilt head, stream the body through as it arrives (with backpressure both
- * ways), and stream the response back, re-framing it for the client. A request whose connection attempt fails is
- * tried on another endpoint, since none of it was sent; nothing else is retried here. The exchange answers the
- * client itself when it cannot be forwarded: 404 (no route), 503 (no usable endpoint, connect failures), 502 (the
- * endpoint reset or broke the protocol before answering), 504 (no response head in time).
+ * ways), and stream the response back, re-framing it for the client.
+ *
+ * <p>Each try takes a unit of the pool's and the endpoint's {@code max_requests} and, for a new connection, of
+ * {@code max_connections}; without a free connection the request waits in the pool's pending queue (see
+ * docs/operations.md). A try that fails before any response byte reached the client (connect failure, reset,
+ * per-try timeout, or a status listed in {@code retries.on}, whose response is then discarded) is reported to
+ * outlier detection and tried again on another endpoint when the pool's {@link io.sluice.resilience.RetryPolicy}
+ * and retry budget allow it (see {@link RetryState}); the body read so far is replayed from a {@link RequestReplay}.
+ * Otherwise the exchange answers the client itself: 404 (no route), 503 (no usable endpoint, connect failures, a
+ * circuit breaker, with {@code Retry-After}), 502 (the endpoint reset or broke the protocol before answering), 504
+ * (no response head in time).
  */
-final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.Request {
+final class Exchange implements UpstreamListener, TryAdmission.Owner {
 
     private final Http1ServerHandler client;
     private final ListenerContext listener;
@@ -47,21 +49,21 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private final long startMillis;
     private final PickContext pick = new PickContext();
 
-    private String path = "";
-    private String query = "";
-    private String host = "";
-    private String authority = "";
-    private String originTarget;
-    private boolean hostFromUri;
+    private ParsedRequest target;
     private String requestId;
     private boolean idGenerated;
 
     private PoolRuntime pool;
+    /** The endpoint of the current (or last) try, or null. */
     private Member member;
-    /** The member whose active-request count this exchange holds (one per attempt), or null. */
-    private Member counted;
+    private TryAdmission admission;
     private UpstreamConnection upstream;
-    private int attempts;
+    private RetryState retries;
+    private RequestReplay replay;
+    /** True once the current try's request head reached its connection's socket. */
+    private boolean headSent;
+    private boolean continueSent;
+    private ScheduledFuture<?> backoff;
     private boolean connected;
     private final boolean bodyless;
     private boolean requestEnded;
@@ -70,7 +72,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private boolean clientNeedsFlush;
     private long lastActivityNanos;
     private long requestSentNanos = -1;
-    private long attemptStartNanos;
     private long responseHeadNanos = -1;
 
     private boolean responseStarted;
@@ -103,40 +104,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         this.upgradeRequested = ForwardedHeads.upgrade(request).isPresent();
     }
 
-    // ------------------------------------------------------------------ Router.Request
-
-    @Override
-    public String method() {
-        return request.method();
-    }
-
-    @Override
-    public String path() {
-        return path;
-    }
-
-    @Override
-    public String host() {
-        return host;
-    }
-
-    @Override
-    public Optional<String> header(String lowerName) {
-        return request.get(lowerName);
-    }
-
-    // ------------------------------------------------------------------ PoolAffinity.Request
-
-    @Override
-    public String rawQuery() {
-        return query;
-    }
-
-    @Override
-    public long clientIpKey() {
-        return client.clientIpKey();
-    }
-
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
@@ -145,10 +112,12 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             respondError(405, "CONNECT is not supported", "method_not_allowed");
             return;
         }
-        if (!parseTarget()) {
+        Optional<ParsedRequest> parsed = ParsedRequest.of(request, client.clientIpKey());
+        if (parsed.isEmpty()) {
             respondError(400, "invalid request target", "bad_request");
             return;
         }
+        target = parsed.get();
         int idField = request.indexOf(HeaderNames.X_REQUEST_ID);
         String id = idField >= 0 ? request.value(idField) : "";
         idGenerated = !RequestIds.acceptable(id);
@@ -161,96 +130,90 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             }));
         }
         ProxyRuntime runtime = listener.runtime();
-        Optional<PoolRuntime> routed = runtime.router(listener.name()).flatMap(r -> r.route(this));
+        Optional<PoolRuntime> routed = runtime.router(listener.name()).flatMap(r -> r.route(target));
         if (routed.isEmpty()) {
-            respondError(404, "no route for " + host + path, "no_route");
+            respondError(404, "no route for " + target.host() + target.path(), "no_route");
             return;
         }
         pool = routed.get();
-        pool.affinity().prepare(pick, this);
-        pickAndConnect();
+        pool.affinity().prepare(pick, target);
+        admission = new TryAdmission(this, pool, pick, listener.connector(), client.ctx().channel());
+        retries = new RetryState(pool, listener.metrics(), request.method());
+        long limit = pool.retryPolicy().maxBodyBuffer();
+        replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
+        startTry();
     }
 
-    /** Splits the target into path and query; takes host and path from an absolute-form target. */
-    private boolean parseTarget() {
-        String target = request.target();
-        int hostField = request.hostField();
-        String hostHeader = hostField >= 0 ? request.value(hostField) : "";
-        String rest = target;
-        if (target.charAt(0) != '/' && target.charAt(0) != '*') {
-            int schemeEnd = target.indexOf("://");
-            int pathStart = target.indexOf('/', schemeEnd + 3);
-            authority = pathStart < 0 ? target.substring(schemeEnd + 3) : target.substring(schemeEnd + 3, pathStart);
-            if (authority.isEmpty() || authority.indexOf('@') >= 0) {
-                return false;
-            }
-            rest = pathStart < 0 ? "/" : target.substring(pathStart);
-            originTarget = rest;
-            hostFromUri = true;
-        } else {
-            authority = hostHeader;
-        }
-        int q = rest.indexOf('?');
-        path = q < 0 ? rest : rest.substring(0, q);
-        query = q < 0 ? "" : rest.substring(q + 1);
-        String h = authority;
-        if (h.startsWith("[")) {
-            int close = h.indexOf(']');
-            h = close > 0 ? h.substring(0, close + 1) : h;
-        } else {
-            int colon = h.lastIndexOf(':');
-            h = colon >= 0 ? h.substring(0, colon) : h;
-        }
-        host = h.toLowerCase(Locale.ROOT);
-        return true;
-    }
-
-    private void pickAndConnect() {
-        try {
-            member = pool.pool().select(pick);
-        } catch (NoEndpointException e) {
-            respondError(503, e.reason().message() + " in pool " + pool.name(), "no_endpoint");
+    /** Starts a try (see {@link TryAdmission}); the body read so far must still be sendable. */
+    private void startTry() {
+        backoff = null;
+        if (finished) {
             return;
         }
-        attempts++;
-        attemptStartNanos = client.now();
-        member.load().requestStarted();
-        counted = member;
-        Channel channel = client.ctx().channel();
-        UpstreamConnection idle = UpstreamPools.current().poll(member, client.now(), pool.poolIdleNanos());
-        if (idle != null) {
-            connected(idle);
+        if (bodyStarted && !replay.intact()) {
+            // Defensive: the client is held while no try runs, so this cannot happen unless a chunk slipped in.
+            respondError(502, "the request body could not be sent again", "upstream_reset");
             return;
         }
-        Future<UpstreamConnection> f = listener.connector().connect(channel.eventLoop(), pool, member);
-        Member target = member;
-        f.addListener(done -> {
-            if (done.isSuccess()) {
-                UpstreamConnection c = f.getNow();
-                if (finished || target != member) {
-                    UpstreamPools.current().offer(c, client.now());
-                    return;
-                }
-                connected(c);
-            } else if (!finished && target == member) {
-                connectFailed(done.cause());
-            }
-        });
+        admission.start();
     }
 
-    private void connected(UpstreamConnection c) {
+    // ------------------------------------------------------------------ TryAdmission.Owner
+
+    @Override
+    public void noEndpoint(String reason) {
+        respondError(503, reason, "no_endpoint");
+    }
+
+    @Override
+    public void refused(String resource, String reason) {
+        listener.metrics().breakerOverflow(pool.name(), resource);
+        respondError(503, reason, "circuit_breaker", Long.toString(pool.breakers().retryAfterSeconds()));
+    }
+
+    @Override
+    public void waitUntil(long deadlineNanos) {
+        client.armTimer(deadlineNanos);
+    }
+
+    @Override
+    public boolean finished() {
+        return finished;
+    }
+
+    @Override
+    public long now() {
+        return client.now();
+    }
+
+    @Override
+    public void connected(UpstreamConnection c) {
         upstream = c;
+        member = admission.member();
         connected = true;
         c.lease(this, request.method().equals("HEAD"));
-        ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, originTarget, authority, hostFromUri,
-                client.clientIp(), listener.tls(), requestId, idGenerated);
-        c.channel().write(head, c.channel().voidPromise());
+        ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, target.originTarget(),
+                target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated);
+        Channel up = c.channel();
+        up.write(head).addListener(w -> {
+            if (w.isSuccess() && upstream == c) {
+                headSent = true;
+            }
+        });
         upstreamNeedsFlush = true;
         lastActivityNanos = client.now();
+        if (bodyStarted) {
+            // A retry: send the body read so far again before streaming the rest.
+            replay.writeTo(up, request.chunked());
+        }
         if (requestEnded) {
+            if (!bodyless) {
+                writeRequestEnd(up, replay.trailersForWrite());
+            }
             requestFullySent();
         } else {
-            if (request.expectContinue()) {
+            if (request.expectContinue() && !continueSent) {
+                continueSent = true;
                 ByteBuf cont = client.ctx().alloc().buffer(32);
                 Http1Writer.statusLine(cont, 100);
                 Http1Writer.endHead(cont);
@@ -261,26 +224,66 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
     }
 
-    private void connectFailed(Throwable cause) {
-        endAttempt();
-        failed();
+    @Override
+    public void connectFailed(Throwable cause) {
         boolean timeout = cause instanceof ConnectTimeoutException;
         String why = timeout ? "upstream connect timeout" : cause instanceof ConnectException
                 ? "upstream connect refused" : "upstream connect failed: " + cause.getMessage();
-        if (attempts < pool.maxAttempts() && !bodyStarted) {
-            pick.exclude(member);
-            listener.metrics().retry(pool.name());
-            member = null;
-            pickAndConnect();
-            return;
+        tryFailed(UpstreamFailure.CONNECT_FAILURE, 503, why, timeout ? "connect_timeout" : "connect_failed");
+    }
+
+    /**
+     * The current try failed before any response byte reached the client: reports it, then tries again on another
+     * endpoint if the retry rules and budget allow, or answers the client with the given error.
+     */
+    private void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
+        Member failedMember = admission.member();
+        TryOutcomes.failed(pool, failedMember, Optional.of(failure), admission.tryStartNanos(), client.now());
+        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, bodyReplayable());
+        abandonTry();
+        if (retry) {
+            retryElsewhere(failedMember);
+        } else {
+            respondError(code, reason, metricReason);
         }
-        respondError(503, why, timeout ? "connect_timeout" : "connect_failed");
+    }
+
+    /** True if the whole request can be sent again: no body, none of it read yet, or all of it kept. */
+    private boolean bodyReplayable() {
+        return bodyless || !bodyStarted || replay.intact();
+    }
+
+    /** Lets go of the current try: its connection (closed, never reused), its request units and its load count. */
+    private void abandonTry() {
+        if (upstream != null) {
+            upstream.markNotReusable();
+            UpstreamPools.current().offer(upstream, client.now());
+            upstream = null;
+        }
+        connected = false;
+        headSent = false;
+        upstreamNeedsFlush = false;
+        requestSentNanos = -1;
+        admission.endTry();
+    }
+
+    /** Schedules the next try after the jittered backoff, avoiding the endpoint that just failed. */
+    private void retryElsewhere(Member failedMember) {
+        pick.exclude(failedMember);
+        // Body bytes wait in the client socket until the next try has sent what was already read.
+        client.holdRequestBody();
+        long delay = retries.backoffNanos(admission.tries());
+        if (delay <= 0) {
+            startTry();
+        } else {
+            backoff = client.ctx().executor().schedule(this::startTry, delay, TimeUnit.NANOSECONDS);
+        }
     }
 
     // ------------------------------------------------------------------ request body
 
     void requestBody(ByteBuf content) {
-        if (!connected) {
+        if (finished || pool == null) {
             content.release();
             return;
         }
@@ -288,6 +291,12 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         int n = content.readableBytes();
         bytesIn += n;
         lastActivityNanos = client.now();
+        replay.add(content);
+        if (!connected) {
+            // Between tries: kept in the replay buffer if it fits, else the request can no longer be retried.
+            content.release();
+            return;
+        }
         Channel up = upstream.channel();
         if (request.chunked()) {
             up.write(Http1Writer.chunkHeader(up.alloc(), n), up.voidPromise());
@@ -309,11 +318,19 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             return;
         }
         requestEnded = true;
+        if (replay != null) {
+            replay.end(trailers);
+        }
         if (!connected) {
             trailers.release();
             return;
         }
-        Channel up = upstream.channel();
+        writeRequestEnd(upstream.channel(), trailers);
+        requestFullySent();
+    }
+
+    /** Writes the end of a chunked body (the last chunk and trailers); releases the trailers. */
+    private void writeRequestEnd(Channel up, ByteBuf trailers) {
         if (request.chunked()) {
             if (trailers.isReadable()) {
                 up.write(Http1Writer.lastChunk(up.alloc(), trailers), up.voidPromise());
@@ -322,7 +339,6 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             }
         }
         trailers.release();
-        requestFullySent();
     }
 
     private void requestFullySent() {
@@ -331,7 +347,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
         if (!responseStarted) {
-            client.armTimer(requestSentNanos + pool.responseHeaderTimeoutNanos());
+            client.armTimer(requestSentNanos + pool.tryTimeoutNanos());
         }
     }
 
@@ -386,9 +402,11 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                     startTunnel(head);
                     return;
                 }
+                // Not the endpoint's fault, and no other endpoint would answer differently: no retry.
                 head.release();
-                upstream.markNotReusable();
-                upstreamProtocolError("101 Switching Protocols without an Upgrade request");
+                abandonTry();
+                respondError(502, "upstream sent an invalid response: 101 Switching Protocols without an Upgrade "
+                        + "request", "upstream_protocol_error");
                 return;
             }
             head.release();
@@ -396,29 +414,25 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         status = s;
         responseHeadNanos = client.now();
-        if (s == 429 || s == 503) {
-            // least-response-time leaves an endpoint alone for as long as it asks.
-            Optional<String> retryAfter = head.get("retry-after");
-            OptionalLong delay = retryAfter.isPresent()
-                    ? RetryAfter.millis(retryAfter.get(), listener.clock().currentTimeMillis()) : OptionalLong.empty();
-            if (delay.isPresent()) {
-                member.load().penaliseUntil(responseHeadNanos + delay.getAsLong() * 1_000_000L);
-            }
+        TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
+        if (retries.retryAfter(s, admission.tries(), bodyReplayable())) {
+            // Not forwarded: the rest of this response is dropped, the request goes to another endpoint.
+            Member answered = member;
+            TryOutcomes.failed(pool, answered, Optional.empty(), admission.tryStartNanos(), responseHeadNanos);
+            UpstreamConnection c = upstream;
+            upstream = null;
+            ResponseDiscarder.takeOver(c, head, requestSentNanos >= 0, listener.clock());
+            abandonTry();
+            status = 0;
+            responseHeadNanos = -1;
+            retryElsewhere(answered);
+            return;
         }
+        replay.release();
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
-        boolean bodiless = request.method().equals("HEAD") || s == 204 || s == 304;
-        if (bodiless) {
-            framing = ForwardedHeads.Framing.NONE;
-        } else if (head.contentLength() >= 0 && !head.chunked()) {
-            framing = ForwardedHeads.Framing.LENGTH;
-        } else if (request.minorVersion() >= 1) {
-            framing = ForwardedHeads.Framing.CHUNKED;
-        } else {
-            framing = ForwardedHeads.Framing.CLOSE;
-            clientKeepAlive = false;
-        }
-        if (!requestEnded || listener.draining()) {
+        framing = ForwardedHeads.Framing.of(request, head);
+        if (framing == ForwardedHeads.Framing.CLOSE || !requestEnded || listener.draining()) {
             clientKeepAlive = false;
         }
         ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
@@ -435,6 +449,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
     private void startTunnel(Http1Head head) {
         status = 101;
         responseHeadNanos = client.now();
+        TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
+        replay.release();
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         tunnel = true;
@@ -505,14 +521,16 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         if (finished) {
             return;
         }
-        upstream.markNotReusable();
-        failed();
         if (responseStarted) {
+            upstream.markNotReusable();
+            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
+                    admission.tryStartNanos(), client.now());
             error = "upstream broke the response: " + reason;
             fail();
             client.abort();
         } else {
-            respondError(502, "upstream sent an invalid response: " + reason, "upstream_protocol_error");
+            tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream sent an invalid response: " + reason,
+                    "upstream_protocol_error");
         }
     }
 
@@ -529,13 +547,13 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
                 return;
             }
             error = "upstream closed during the response";
-            failed();
+            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
+                    admission.tryStartNanos(), client.now());
             fail();
             client.abort();
             return;
         }
-        failed();
-        respondError(502, "upstream reset before response", "upstream_reset");
+        tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream reset before response", "upstream_reset");
     }
 
     /** Checks this exchange's deadlines; returns the next one. */
@@ -544,6 +562,9 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             // The caller's deadline passed: it has given up, so Sluice does too (gRPC's deadline propagation).
             if (upstream != null) {
                 upstream.markNotReusable();
+            }
+            if (admission != null) {
+                admission.stopWaiting();
             }
             if (responseStarted) {
                 endGrpcResponse(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded in Sluice");
@@ -558,6 +579,7 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     /** Ends a started gRPC response with a status in its trailers (HTTP/2 clients see a proper call end). */
     private void endGrpcResponse(int code, String message) {
+        error = message;
         if (framing == ForwardedHeads.Framing.CHUNKED) {
             ByteBuf trailers = client.ctx().alloc().buffer(64);
             Http1Writer.field(trailers, "grpc-status", Integer.toString(code));
@@ -565,11 +587,9 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
             client.ctx().write(Http1Writer.lastChunk(client.ctx().alloc(), trailers), client.ctx().voidPromise());
             trailers.release();
             client.ctx().flush();
-            error = message;
             clientKeepAlive = false;
             fail();
         } else {
-            error = message;
             fail();
             client.abort();
         }
@@ -579,13 +599,21 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         if (finished) {
             return Long.MAX_VALUE;
         }
-        if (!responseStarted && requestSentNanos >= 0) {
-            long headDeadline = requestSentNanos + pool.responseHeaderTimeoutNanos();
-            if (now >= headDeadline) {
-                upstream.markNotReusable();
-                failed();
-                respondError(504, "upstream response timeout", "response_timeout");
+        if (admission != null && admission.waiting()) {
+            long waitDeadline = admission.waitDeadlineNanos();
+            if (now >= waitDeadline) {
+                admission.stopWaiting();
+                refused("pending_timeout", "no connection to pool " + pool.name() + " within "
+                        + pool.current().pending().timeout().toMillis() + " ms");
                 return Long.MAX_VALUE;
+            }
+            return waitDeadline;
+        }
+        if (!responseStarted && requestSentNanos >= 0) {
+            long headDeadline = requestSentNanos + pool.tryTimeoutNanos();
+            if (now >= headDeadline) {
+                tryFailed(UpstreamFailure.TIMEOUT, 504, "upstream response timeout", "response_timeout");
+                return finished ? Long.MAX_VALUE : lastActivityNanos + idleTimeout();
             }
             return Math.min(headDeadline, lastActivityNanos + idleTimeout());
         }
@@ -630,6 +658,10 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
 
     /** Answers the client with an error generated by Sluice, then ends the exchange. */
     private void respondError(int code, String reason, String metricReason) {
+        respondError(code, reason, metricReason, code == 503 ? "1" : null);
+    }
+
+    private void respondError(int code, String reason, String metricReason, String retryAfter) {
         if (finished) {
             return;
         }
@@ -644,14 +676,13 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         listener.metrics().proxyError(listener.name(), metricReason);
         boolean keepAlive = clientKeepAlive && requestEnded && !listener.draining();
         clientKeepAlive = keepAlive;
+        String id = requestId == null ? RequestIds.generate() : requestId;
         if (grpc) {
             ByteBuf out = client.ctx().alloc().buffer(256);
-            GrpcStatus.writeHttp1(out, GrpcStatus.forProxyError(code, metricReason), reason,
-                    requestId == null ? RequestIds.generate() : requestId, keepAlive);
+            GrpcStatus.writeHttp1(out, GrpcStatus.forProxyError(code, metricReason), reason, id, keepAlive);
             client.ctx().write(out, client.ctx().voidPromise());
         } else {
-            writeError(client, code, reason, keepAlive, requestId == null ? RequestIds.generate() : requestId,
-                    code == 503 ? "1" : null);
+            ErrorResponses.write(client, code, reason, keepAlive, id, retryAfter);
         }
         client.ctx().flush();
         if (upstream != null && !upstream.channel().isActive()) {
@@ -659,55 +690,8 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         } else if (upstream != null) {
             upstream.markNotReusable();
         }
-        endExchange(false);
-    }
-
-    /** Writes an error response for a request that never became an exchange, and closes. */
-    static void sendStandaloneError(Http1ServerHandler client, int code, String reason) {
-        client.closeAfterResponse();
-        writeError(client, code, reason, false, RequestIds.generate(), null);
-        client.ctx().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
-                .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
-        client.listener().accessLog().ifPresent(log -> log.log(new AccessRecord(
-                client.listener().clock().currentTimeMillis(), client.listener().name(), client.clientAddress(), "",
-                "", "", code, 0, 0, 0, -1, "", "", 0, "", reason, "")));
-    }
-
-    private static void writeError(Http1ServerHandler client, int code, String reason, boolean keepAlive,
-                                   String requestId, String retryAfter) {
-        byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
-        ByteBuf out = client.ctx().alloc().buffer(160 + body.length);
-        Http1Writer.statusLine(out, code);
-        Http1Writer.field(out, "Content-Type", "text/plain; charset=utf-8");
-        Http1Writer.contentLength(out, body.length);
-        Http1Writer.field(out, "x-request-id", requestId);
-        if (retryAfter != null) {
-            Http1Writer.field(out, "Retry-After", retryAfter);
-        }
-        if (!keepAlive) {
-            Http1Writer.connectionClose(out);
-        }
-        Http1Writer.endHead(out);
-        out.writeBytes(body);
-        client.ctx().write(out, client.ctx().voidPromise());
-    }
-
-    /**
-     * Counts a failure of the current attempt (for outlier detection) and feeds it to the latency estimate as a
-     * penalised latency, so that an endpoint failing fast does not look fast to {@code least-response-time}.
-     */
-    private void failed() {
-        long now = client.now();
-        member.load().failure();
-        member.load().recordFailureLatency(now, now - attemptStartNanos, LoadStats.DEFAULT_DECAY_NANOS);
-    }
-
-    /** Releases the active-request count of the current attempt, once. */
-    private void endAttempt() {
-        if (counted != null) {
-            counted.load().requestEnded();
-            counted = null;
-        }
+        // The client got a complete response: its connection stays open if the response said so.
+        endExchange(true);
     }
 
     private void succeed() {
@@ -724,30 +708,42 @@ final class Exchange implements UpstreamListener, Router.Request, PoolAffinity.R
         }
         finished = true;
         long now = client.now();
+        if (backoff != null) {
+            backoff.cancel(false);
+            backoff = null;
+        }
+        if (admission != null) {
+            admission.stopWaiting();
+            retries.release();
+            replay.release();
+        }
         if (upstream != null) {
-            if (!complete) {
+            // A pool at its connection limit with requests waiting: free the connection for them.
+            if (!complete || pool.current().pending().size() > 0) {
                 upstream.markNotReusable();
             }
             UpstreamPools.current().offer(upstream, now);
             upstream = null;
         }
-        if (member != null) {
-            endAttempt();
-            if (responseHeadNanos >= 0 && requestSentNanos >= 0) {
-                member.load().recordLatency(now, responseHeadNanos - requestSentNanos,
-                        io.sluice.endpoint.LoadStats.DEFAULT_DECAY_NANOS);
-            }
+        Member last = null;
+        if (admission != null) {
+            admission.endTry();
+            last = admission.member();
+        }
+        long headLatency = responseHeadNanos >= 0 && requestSentNanos >= 0 ? responseHeadNanos - requestSentNanos : -1;
+        if (member != null && headLatency >= 0) {
+            member.load().recordLatency(now, headLatency, LoadStats.DEFAULT_DECAY_NANOS);
         }
         String poolName = pool != null ? pool.name() : "";
-        String endpoint = member != null ? member.address().toString() : "";
+        String endpoint = last != null ? last.address().toString() : "";
         listener.metrics().request(listener.name(), poolName, endpoint, status);
         if (pool != null) {
             listener.metrics().duration(poolName, now - startNanos);
         }
+        int tries = admission == null ? 0 : admission.tries();
         listener.accessLog().ifPresent(log -> log.log(new AccessRecord(startMillis, listener.name(),
-                client.clientAddress(), request.method(), request.target(), authority, status, bytesIn, bytesOut,
-                now - startNanos, responseHeadNanos >= 0 && requestSentNanos >= 0
-                ? responseHeadNanos - requestSentNanos : -1, poolName, endpoint, attempts,
+                client.clientAddress(), request.method(), request.target(), target == null ? "" : target.authority(),
+                status, bytesIn, bytesOut, now - startNanos, headLatency, poolName, endpoint, tries,
                 requestId == null ? "" : requestId, error, request.get("user-agent").orElse(""))));
         request.release();
         client.exchangeFinished(this, complete && clientKeepAlive);

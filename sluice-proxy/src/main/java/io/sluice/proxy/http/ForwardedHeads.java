@@ -216,6 +216,18 @@ final class ForwardedHeads {
         /** Chunked (the endpoint's length was unknown or chunked, and the client speaks HTTP/1.1). */
         CHUNKED,
         /** Until the connection closes (an HTTP/1.0 client and an unknown length). */
-        CLOSE
+        CLOSE;
+
+        /** The framing of the response to a request: none, the endpoint's length, chunked, or until close. */
+        static Framing of(Http1Head request, Http1Head response) {
+            int s = response.status();
+            if (request.method().equals("HEAD") || s == 204 || s == 304) {
+                return NONE;
+            }
+            if (response.contentLength() >= 0 && !response.chunked()) {
+                return LENGTH;
+            }
+            return request.minorVersion() >= 1 ? CHUNKED : CLOSE;
+        }
     }
 }

@@ -315,7 +315,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
             e.requestBroken(status, reason);
             return;
         }
-        Exchange.sendStandaloneError(this, status, reason);
+        ErrorResponses.sendStandalone(this, status, reason);
     }
 
     // ------------------------------------------------------------------ called by the exchange
@@ -431,7 +431,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
             if (parser.idle() && (cumulation == null || !cumulation.isReadable())) {
                 ctx.close();
             } else {
-                Exchange.sendStandaloneError(this, 408, "request head not received in time");
+                ErrorResponses.sendStandalone(this, 408, "request head not received in time");
             }
             return;
         } else if (now >= idleDeadline) {

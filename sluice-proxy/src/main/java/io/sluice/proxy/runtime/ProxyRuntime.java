@@ -77,6 +77,16 @@ public final class ProxyRuntime {
         return new ProxyRuntime(config, Map.copyOf(pools), Map.copyOf(routers), Map.copyOf(tcpRoutes));
     }
 
+    /**
+     * Puts this runtime in force once it has replaced {@code previous} (see {@link PoolRuntime#activate}). Called
+     * once, right after the swap.
+     */
+    public void activate(Optional<ProxyRuntime> previous) {
+        for (PoolRuntime p : pools.values()) {
+            p.activate(previous.flatMap(r -> r.pool(p.name())));
+        }
+    }
+
     /** The config this runtime was built from. */
     public SluiceConfig config() {
         return config;

@@ -10,8 +10,10 @@ import io.sluice.config.ConfigException;
 import io.sluice.config.ListenerConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Member;
+import io.sluice.endpoint.EndpointSet;
 import io.sluice.proxy.admin.AdminServer;
 import io.sluice.config.ListenerTlsConfig;
+import io.sluice.proxy.health.HealthMonitor;
 import io.sluice.proxy.http.ListenerContext;
 import io.sluice.proxy.log.AccessLog;
 import io.sluice.proxy.http2.Http2Frontend;
@@ -42,8 +44,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Sluice: listeners bound on the event loops, the admin API, metrics, the access log, and the current
- * {@link ProxyRuntime}.
+ * A running Sluice: listeners bound on the event loops, the admin API, metrics, the access log, the current
+ * {@link ProxyRuntime}, and the {@link HealthMonitor} that keeps its pools' health verdicts current.
  *
  * <p>Reloads build a new runtime beside the old one and swap it in with one volatile write; listeners whose address
  * and protocol did not change keep their sockets and connections. Shutdown stops accepting, lets in-flight
@@ -65,6 +67,7 @@ public final class SluiceServer implements AutoCloseable {
     private final Optional<AccessLog> accessLog;
     private final UpstreamConnector connector;
     private final CertificateWatcher certificateWatcher;
+    private final HealthMonitor health;
     private final Map<String, Bound> listeners = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Object reloadLock = new Object();
     private volatile ProxyRuntime runtime;
@@ -80,6 +83,7 @@ public final class SluiceServer implements AutoCloseable {
         this.connector = new UpstreamConnector(transport);
         this.certificateWatcher = new CertificateWatcher(metrics, CERTIFICATE_POLL_MILLIS);
         this.accessLog = AccessLog.open(config.accessLog(), metrics::accessLogDropped);
+        this.health = HealthMonitor.start(transport.newGroup(1, "sluice-health"), transport.socketChannel(), clock);
         registerGauges();
     }
 
@@ -93,6 +97,8 @@ public final class SluiceServer implements AutoCloseable {
         ProxyRuntime runtime = ProxyRuntime.build(config, Optional.empty(), clock);
         Transport transport = Transport.select();
         SluiceServer server = new SluiceServer(config, runtime, clock, transport);
+        runtime.activate(Optional.empty());
+        server.health.apply(runtime);
         try {
             for (ListenerConfig l : config.listeners()) {
                 server.bind(l);
@@ -164,6 +170,16 @@ public final class SluiceServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes, on every event loop, the idle upstream connections to endpoints that are draining or gone, at once
+     * rather than at the next periodic sweep.
+     */
+    public void sweepIdleConnections() {
+        for (EventExecutor loop : group) {
+            loop.execute(this::sweepUpstreams);
+        }
+    }
+
     private void sweepUpstreams() {
         ProxyRuntime r = runtime;
         Set<Member> live = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -188,6 +204,29 @@ public final class SluiceServer implements AutoCloseable {
                         listeners.forEach((name, b) -> cb.call(b.context().connections().size(), name));
                     }
                 });
+        metrics.registerResilience(
+                cb -> forEachMember((p, m) -> p.outlier().ifPresent(d -> cb.call(d.ejections(m), p.name(),
+                        m.address().toString()))),
+                cb -> runtime.pools().forEach(p -> p.outlier().ifPresent(d -> cb.call(d.overflows(), p.name()))),
+                cb -> runtime.pools().forEach(p -> {
+                    for (EndpointSet.Mode mode : EndpointSet.Mode.values()) {
+                        cb.call(p.modes().entries(mode), p.name(), mode.name().toLowerCase(java.util.Locale.ROOT));
+                    }
+                }),
+                cb -> health.forEachChecker((pool, c) -> {
+                    String endpoint = c.member().address().toString();
+                    long failures = c.failures();
+                    long timeouts = c.timeouts();
+                    cb.call(c.probes() - failures, pool, endpoint, "pass");
+                    cb.call(failures - timeouts, pool, endpoint, "fail");
+                    cb.call(timeouts, pool, endpoint, "timeout");
+                }),
+                cb -> runtime.pools().forEach(p -> cb.call(p.pending().size(), p.name())));
+    }
+
+    /** The health monitor: active checks, ejection sweeps. */
+    public HealthMonitor health() {
+        return health;
     }
 
     private void forEachMember(java.util.function.BiConsumer<PoolRuntime, Member> action) {
@@ -291,7 +330,10 @@ public final class SluiceServer implements AutoCloseable {
                 throw new ConfigException(next.source(), problems.stream()
                         .map(p -> new io.sluice.config.ConfigError("", p)).toList());
             }
+            ProxyRuntime previous = runtime;
             runtime = built;
+            built.activate(Optional.of(previous));
+            health.apply(built);
             for (String name : toClose) {
                 Bound b = listeners.remove(name);
                 b.channel().close();
@@ -408,6 +450,7 @@ public final class SluiceServer implements AutoCloseable {
             admin.close();
         }
         certificateWatcher.close();
+        health.close();
         for (EventExecutor loop : group) {
             loop.execute(() -> {
                 UpstreamPools.current().closeAll();

@@ -90,6 +90,14 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
         }
     }
 
+    /**
+     * Gives the rest of the current response to another listener, within the same lease (a response that is
+     * being discarded because the request is retried elsewhere).
+     */
+    public void handOver(UpstreamListener next) {
+        this.listener = next;
+    }
+
     /** Ends the lease; returns true if the connection may carry another request. */
     public boolean unlease(long nowNanos) {
         this.listener = null;

@@ -24,11 +24,8 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.sluice.config.HealthCheckConfig;
 import io.sluice.endpoint.Member;
-import io.sluice.health.HealthChecker;
 import io.sluice.proxy.health.GrpcHealthProbe;
-import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.testing.H2TestClient;
 import io.sluice.proxy.testing.RunningSluice;
 import java.io.ByteArrayInputStream;
@@ -42,7 +39,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -134,7 +130,7 @@ class GrpcIT {
                   - name: checked
                     protocol: h2c
                     health_check: { type: grpc, grpc_service: test.Echo, interval: 100ms, timeout: 100ms,
-                                    healthy_threshold: 1, unhealthy_threshold: 2 }
+                                    healthy_threshold: 1, unhealthy_threshold: 2, jitter: 0 }
                     endpoints: [ { address: 127.0.0.1:%1$d } ]
                   - name: empty
                     optional: true
@@ -221,39 +217,40 @@ class GrpcIT {
 
     @Test
     void grpcHealthCheckTakesTheEndpointOutAndBack() throws Exception {
-        PoolRuntime pool = sluice.server().runtime().pool("checked").orElseThrow();
-        Member member = pool.pool().members().get(0);
-        HealthCheckConfig config = pool.config().healthCheck().orElseThrow();
-        HealthChecker checker = HealthChecker.of(pool.pool(), member, config, new SplittableRandom(1));
+        // The pool's active check (type: grpc, every 100 ms) runs in Sluice's health monitor.
+        Member member = sluice.server().runtime().pool("checked").orElseThrow().pool().members().get(0);
         ManagedChannel checked = NettyChannelBuilder.forAddress("127.0.0.1", sluice.port("checked")).usePlaintext()
                 .build();
-        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             health.setStatus("test.Echo", HealthCheckResponse.ServingStatus.SERVING);
-            assertThat(probe(loop, config).outcome()).isEqualTo(GrpcHealthProbe.Outcome.PASS);
-            checker.onResult(true, System.nanoTime());
-            assertThat(member.checkPassing()).isTrue();
+            await().atMost(Duration.ofSeconds(5)).until(member::checkPassing);
             assertThat(ClientCalls.blockingUnaryCall(checked, SAY, within(5000), "up")).isEqualTo("hello up");
 
             health.setStatus("test.Echo", HealthCheckResponse.ServingStatus.NOT_SERVING);
-            for (int i = 0; i < config.unhealthyThreshold(); i++) {
-                GrpcHealthProbe.Result r = probe(loop, config);
-                assertThat(r.outcome()).isEqualTo(GrpcHealthProbe.Outcome.FAIL);
-                assertThat(r.detail()).isEqualTo("NOT_SERVING");
-                checker.onResult(false, System.nanoTime());
-            }
-            assertThat(checker.state()).isEqualTo(HealthChecker.State.UNHEALTHY);
-            assertThat(member.checkPassing()).isFalse();
+            await().atMost(Duration.ofSeconds(5)).until(() -> !member.checkPassing());
             assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(checked, SAY, within(5000), "down"))
                     .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
                             assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
 
             health.setStatus("test.Echo", HealthCheckResponse.ServingStatus.SERVING);
-            checker.onResult(probe(loop, config).outcome() == GrpcHealthProbe.Outcome.PASS, System.nanoTime());
-            assertThat(member.checkPassing()).isTrue();
+            await().atMost(Duration.ofSeconds(5)).until(member::checkPassing);
             assertThat(ClientCalls.blockingUnaryCall(checked, SAY, within(5000), "again")).isEqualTo("hello again");
         } finally {
             checked.shutdownNow();
+        }
+    }
+
+    @Test
+    void healthProbeReportsServingStatus() throws Exception {
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try {
+            health.setStatus("probe.Only", HealthCheckResponse.ServingStatus.SERVING);
+            assertThat(probe(loop, "probe.Only").outcome()).isEqualTo(GrpcHealthProbe.Outcome.PASS);
+            health.setStatus("probe.Only", HealthCheckResponse.ServingStatus.NOT_SERVING);
+            GrpcHealthProbe.Result r = probe(loop, "probe.Only");
+            assertThat(r.outcome()).isEqualTo(GrpcHealthProbe.Outcome.FAIL);
+            assertThat(r.detail()).isEqualTo("NOT_SERVING");
+        } finally {
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
@@ -276,10 +273,10 @@ class GrpcIT {
         }
     }
 
-    private static GrpcHealthProbe.Result probe(EventLoopGroup loop, HealthCheckConfig config) throws Exception {
+    private static GrpcHealthProbe.Result probe(EventLoopGroup loop, String service) throws Exception {
         return GrpcHealthProbe.probe(loop.next(), NioSocketChannel.class,
-                new InetSocketAddress("127.0.0.1", server.getPort()), "127.0.0.1:" + server.getPort(),
-                config.grpcService(), Optional.empty(), Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS);
+                new InetSocketAddress("127.0.0.1", server.getPort()), "127.0.0.1:" + server.getPort(), service,
+                Optional.empty(), Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS);
     }
 
     @SuppressWarnings("unused")

@@ -3,11 +3,10 @@ package io.sluice.proxy.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.Unpooled;
+import io.sluice.proxy.testing.DeadPort;
 import io.sluice.proxy.testing.RawHttp;
 import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.proxy.testing.TestBackend;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
@@ -18,6 +17,7 @@ class FailuresIT {
 
     private TestBackend backend;
     private RunningSluice sluice;
+    private final java.util.List<DeadPort> reserved = new java.util.ArrayList<>();
 
     @AfterEach
     void stop() {
@@ -27,12 +27,14 @@ class FailuresIT {
         if (backend != null) {
             backend.close();
         }
+        reserved.forEach(DeadPort::close);
     }
 
-    private static int closedPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    /** A port nothing listens on, reserved until the test ends (a closed ServerSocket's port can be reused). */
+    private int closedPort() {
+        DeadPort dead = DeadPort.reserve();
+        reserved.add(dead);
+        return dead.port();
     }
 
     private RunningSluice start(String endpoints, String extra) {

@@ -86,6 +86,47 @@ public final class RunningSluice implements AutoCloseable {
         return send(b.build());
     }
 
+    /** Replaces the config file's text (the running config changes only on a reload). */
+    public void writeConfig(String yaml) {
+        try {
+            Files.writeString(file, yaml);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Asks the admin API to re-read the config file; returns the response. */
+    public HttpResponse<String> reload() {
+        return admin("POST", "/api/v1/reload", null);
+    }
+
+    /** Waits (at most 10 s) until {@code /readyz} answers 200. */
+    public void awaitReady() {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> admin("GET", "/readyz", null).statusCode() == 200);
+    }
+
+    /**
+     * The sum of a metric's samples whose label set contains every given {@code name="value"} fragment, read from
+     * {@code /metrics}; 0 if there is none.
+     */
+    public double metric(String name, String... labels) {
+        double sum = 0;
+        for (String line : admin("GET", "/metrics", null).body().lines().toList()) {
+            if (line.startsWith("#") || !(line.startsWith(name + "{") || line.startsWith(name + " "))) {
+                continue;
+            }
+            boolean all = true;
+            for (String l : labels) {
+                all &= line.contains(l);
+            }
+            if (all) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
+    }
+
     /** The shared HTTP client (HTTP/1.1 is forced per request where it matters). */
     public HttpClient http() {
         return http;

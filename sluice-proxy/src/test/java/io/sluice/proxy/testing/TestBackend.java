@@ -57,6 +57,7 @@ public final class TestBackend implements AutoCloseable {
     private final Channel channel;
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger heads = new AtomicInteger();
     private final AtomicInteger streams = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
@@ -64,14 +65,23 @@ public final class TestBackend implements AutoCloseable {
     private final String name;
 
     private TestBackend(String name, Behaviour behaviour) {
-        this(name, behaviour, null, false);
+        this(name, 0, behaviour, null, false);
+    }
+
+    private TestBackend(String name, int port, Behaviour behaviour) {
+        this(name, port, behaviour, null, false);
     }
 
     private TestBackend(String name, Behaviour behaviour, io.netty.handler.ssl.SslContext tls) {
-        this(name, behaviour, tls, false);
+        this(name, 0, behaviour, tls, false);
     }
 
     private TestBackend(String name, Behaviour behaviour, io.netty.handler.ssl.SslContext tls, boolean http2) {
+        this(name, 0, behaviour, tls, http2);
+    }
+
+    private TestBackend(String name, int port, Behaviour behaviour, io.netty.handler.ssl.SslContext tls,
+                        boolean http2) {
         this.name = name;
         this.behaviour = behaviour;
         this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -80,6 +90,8 @@ public final class TestBackend implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.incrementAndGet();
+                        open.incrementAndGet();
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }
@@ -103,7 +115,8 @@ public final class TestBackend implements AutoCloseable {
                                 new io.netty.handler.stream.ChunkedWriteHandler(), new Handler());
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+                .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+                .bind(new InetSocketAddress("127.0.0.1", port)).syncUninterruptibly().channel();
     }
 
     /** A backend answering every request with 200 and its name as the body. */
@@ -134,6 +147,11 @@ public final class TestBackend implements AutoCloseable {
     /** A backend with a given behaviour. */
     public static TestBackend start(String name, Behaviour behaviour) {
         return new TestBackend(name, behaviour);
+    }
+
+    /** A backend with a given behaviour on a given port (0: any). */
+    public static TestBackend start(String name, int port, Behaviour behaviour) {
+        return new TestBackend(name, port, behaviour);
     }
 
     /** Writes a complete response with a text body. */
@@ -244,6 +262,11 @@ public final class TestBackend implements AutoCloseable {
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
+    }
+
+    /** Connections open now. */
+    public int openConnections() {
+        return open.get();
     }
 
     @Override
