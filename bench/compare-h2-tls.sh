@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Compares Sluice with HAProxy for HTTP/2 and TLS, in one run, on this machine.
+#
+# Three loads, each against both proxies in front of the same NGINX backend (HTTP/1.1, keep-alive, a 100-byte file),
+# with equivalent configs (one pool, upstream keep-alive, no access log, X-Forwarded-For):
+#   h2c        h2load with prior knowledge, CLIENTS connections x STREAMS concurrent streams, DURATION long
+#   h2-tls     the same over TLS (ALPN h2, TLS 1.3, ECDSA P-256 certificate)
+#   handshake  full TLS handshakes: h2load --h1 opens HANDSHAKES connections with one request each, CLIENTS at a
+#              time, no session resumption; the rate is handshakes (connections) per second
+# Rounds are repeated and the order of the proxies alternates; the ratio Sluice/HAProxy is computed within each round
+# (the machine is shared, so only same-round ratios mean much) and the median over rounds is reported.
+#
+# Cores (PIN=1, the default, on >= 2 cores): both proxies run on the last core with IO_THREADS event loops / threads;
+# h2load and the backend share the others. Sluice first gets INITIAL_WARMUP of each load so its JIT is done.
+#
+# Knobs: IO_THREADS (1), CLIENTS (16), STREAMS (10), DURATION (10s), HANDSHAKES (3000), ROUNDS (3), PIN (1),
+# INITIAL_WARMUP (15s), SLUICE_JAR, SLUICE_JAVA_OPTS, RESULTS (file for the markdown table), KEEP_TMP.
+#
+# Usage: bench/compare-h2-tls.sh    (from the repository root; builds sluice.jar if it is missing)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+IO_THREADS=${IO_THREADS:-1}
+CLIENTS=${CLIENTS:-16}
+STREAMS=${STREAMS:-10}
+DURATION=${DURATION:-10}
+HANDSHAKES=${HANDSHAKES:-3000}
+ROUNDS=${ROUNDS:-3}
+PIN=${PIN:-1}
+INITIAL_WARMUP=${INITIAL_WARMUP:-15}
+SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
+SLUICE_JAVA_OPTS=${SLUICE_JAVA_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled"}
+export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
+
+log() { echo "[h2-tls] $*" >&2; }
+
+need=()
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v taskset >/dev/null || need+=(util-linux)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})); then
+    log "installing ${need[*]}"
+    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [[ ! -f $SLUICE_JAR ]]; then
+    log "building $SLUICE_JAR"
+    (cd "$ROOT" && mvn -B -q package -DskipTests)
+fi
+
+NCPU=$(nproc)
+if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
+    PROXY_PIN=(taskset -c "$((NCPU - 1))")
+    LOAD_PIN=(taskset -c "$( ((NCPU > 2)) && echo "0-$((NCPU - 2))" || echo 0)")
+    CORES_NOTE="proxies on cpu $((NCPU - 1)); h2load and backend on the others"
+else
+    PROXY_PIN=()
+    LOAD_PIN=()
+    CORES_NOTE="nothing pinned ($NCPU cpus shared)"
+fi
+
+TMP=$(mktemp -d /tmp/sluice-h2tls.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+USED=" "
+LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((10000 + RANDOM % (LOW - 10000)))
+        [[ $USED == *" $p "* ]] && continue
+        if ! ss -Htan "sport = :$p" | grep -q .; then USED+="$p "; echo "$p"; return 0; fi
+    done
+    return 1
+}
+wait_port() {
+    local port=$1 name=$2 pid=${PIDS[-1]}
+    for _ in $(seq 1 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || { log "$name exited"; cat "$TMP/$name.out" >&2 || true; exit 1; }
+        sleep 0.1
+    done
+    log "$name did not open port $port"; exit 1
+}
+
+# ---------------------------------------------------------------- certificate and backend
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/haproxy.pem"
+
+BACKEND=$(free_port)
+mkdir -p "$TMP/www" "$TMP/backend"
+head -c 100 /dev/zero | tr '\0' 'x' >"$TMP/www/100"
+cat >"$TMP/backend/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/backend/nginx.pid;
+error_log $TMP/backend/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off; sendfile on; tcp_nodelay on; keepalive_timeout 300s; keepalive_requests 10000000;
+    client_body_temp_path $TMP/backend/body; proxy_temp_path $TMP/backend/proxy;
+    fastcgi_temp_path $TMP/backend/fastcgi; uwsgi_temp_path $TMP/backend/uwsgi; scgi_temp_path $TMP/backend/scgi;
+    server { listen 127.0.0.1:$BACKEND reuseport backlog=4096; root $TMP/www; }
+}
+EOF
+"${LOAD_PIN[@]}" nginx -p "$TMP/backend" -c "$TMP/backend/nginx.conf" >"$TMP/backend.out" 2>&1 &
+PIDS+=($!)
+wait_port "$BACKEND" backend
+
+# ---------------------------------------------------------------- proxies
+declare -A H2C TLS
+H2C[haproxy]=$(free_port); TLS[haproxy]=$(free_port)
+cat >"$TMP/haproxy.cfg" <<EOF
+global
+    nbthread $IO_THREADS
+    maxconn 8000
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 30s
+    option http-keep-alive
+    option forwardfor
+    http-reuse always
+frontend h2c
+    bind 127.0.0.1:${H2C[haproxy]} proto h2
+    default_backend web
+frontend tls
+    bind 127.0.0.1:${TLS[haproxy]} ssl crt $TMP/haproxy.pem alpn h2,http/1.1
+    default_backend web
+backend web
+    server b1 127.0.0.1:$BACKEND
+EOF
+"${PROXY_PIN[@]}" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>&1 &
+PIDS+=($!)
+wait_port "${TLS[haproxy]}" haproxy
+
+H2C[sluice]=$(free_port); TLS[sluice]=$(free_port)
+cat >"$TMP/sluice.yaml" <<EOF
+io_threads: $IO_THREADS
+access_log: { path: off }
+admin: { enabled: false }
+listeners:
+  - name: h2c
+    address: 127.0.0.1:${H2C[sluice]}
+    routes: [ { match: { path_prefix: / }, pool: web } ]
+  - name: tls
+    address: 127.0.0.1:${TLS[sluice]}
+    tls: { certificate: $TMP/cert.pem, private_key: $TMP/key.pem }
+    routes: [ { match: { path_prefix: / }, pool: web } ]
+pools:
+  - name: web
+    endpoints: [ { address: 127.0.0.1:$BACKEND } ]
+EOF
+# shellcheck disable=SC2086
+"${PROXY_PIN[@]}" java $SLUICE_JAVA_OPTS -jar "$SLUICE_JAR" run -c "$TMP/sluice.yaml" >"$TMP/sluice.out" 2>&1 &
+PIDS+=($!)
+wait_port "${TLS[sluice]}" sluice
+
+# ---------------------------------------------------------------- loads
+# Prints the rate (requests/s, or connections/s for handshake) of one h2load run; fails on errored requests.
+run() {
+    local proxy=$1 load=$2 secs=${3:-$DURATION} out
+    case $load in
+        h2c) out=$("${LOAD_PIN[@]}" h2load -c "$CLIENTS" -m "$STREAMS" -D "$secs" "http://127.0.0.1:${H2C[$proxy]}/100" 2>&1) ;;
+        h2-tls) out=$("${LOAD_PIN[@]}" h2load -c "$CLIENTS" -m "$STREAMS" -D "$secs" "https://127.0.0.1:${TLS[$proxy]}/100" 2>&1) ;;
+        handshake) out=$("${LOAD_PIN[@]}" h2load --h1 -c "$CLIENTS" -n "$HANDSHAKES" -m 1 -H "Connection: close" \
+            "https://127.0.0.1:${TLS[$proxy]}/100" 2>&1) ;;
+    esac
+    local failed ok
+    failed=$(sed -n 's/.*requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out" | head -1)
+    if [[ ${failed:-0} != 0 ]]; then log "$proxy $load: $failed failed requests"; fi
+    if [[ $load == handshake ]]; then
+        # h2load --h1 with Connection: close reconnects after every response: requests = handshakes.
+        ok=$(sed -n 's/^finished in \([0-9.]*\)s, \([0-9.]*\) req\/s.*/\2/p' <<<"$out")
+    else
+        ok=$(sed -n 's/^finished in \([0-9.]*\)s, \([0-9.]*\) req\/s.*/\2/p' <<<"$out")
+    fi
+    [[ -n $ok ]] || { log "no rate from h2load for $proxy $load:"; echo "$out" >&2; exit 1; }
+    echo "$ok"
+}
+
+log "warming Sluice up (${INITIAL_WARMUP}s per load); $CORES_NOTE"
+for load in h2c h2-tls; do run sluice "$load" "$INITIAL_WARMUP" >/dev/null; done
+run sluice handshake >/dev/null
+
+declare -A RATES RATIOS
+LOADS="h2c h2-tls handshake"
+for r in $(seq 1 "$ROUNDS"); do
+    if ((r % 2)); then order="haproxy sluice"; else order="sluice haproxy"; fi
+    for load in $LOADS; do
+        declare -A this=()
+        for p in $order; do
+            this[$p]=$(run "$p" "$load")
+            RATES[$p.$load]+="${this[$p]} "
+        done
+        RATIOS[$load]+="$(awk -v s="${this[sluice]}" -v h="${this[haproxy]}" 'BEGIN{printf "%.3f", s/h}') "
+        log "round $r $load: haproxy ${this[haproxy]}/s, sluice ${this[sluice]}/s"
+    done
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+table="| load | HAProxy $(haproxy -v | head -1 | awk '{print $3}') | Sluice | Sluice / HAProxy (median of same-round ratios) |
+|---|---|---|---|"
+for load in $LOADS; do
+    unit=$([[ $load == handshake ]] && echo "handshakes/s" || echo "req/s")
+    table+="
+| $load | $(median "${RATES[haproxy.$load]}") $unit | $(median "${RATES[sluice.$load]}") $unit | $(median "${RATIOS[$load]}") |"
+done
+echo
+echo "$(date -u +%Y-%m-%d), $(nproc) cpus, $CORES_NOTE, io_threads $IO_THREADS, $ROUNDS rounds;"
+echo "h2load -c $CLIENTS -m $STREAMS -D $DURATION (h2c, h2-tls); --h1 -c $CLIENTS -n $HANDSHAKES with Connection: close (handshake)"
+echo
+echo "$table"
+if [[ -n ${RESULTS:-} ]]; then echo "$table" >"$RESULTS"; fi
