@@ -49,9 +49,9 @@ public final class GrpcStatus {
         if (reason.contains("timeout") || reason.contains("deadline")) {
             return reason.startsWith("connect") ? UNAVAILABLE : DEADLINE_EXCEEDED;
         }
-        if (reason.contains("limit") || reason.contains("breaker") || reason.contains("overload") || reason.contains("pending")
-                || reason.contains("shed") || reason.contains("queue") || httpStatus == 429 || httpStatus == 413
-                || httpStatus == 431) {
+        if (reason.contains("limit") || reason.contains("breaker") || reason.contains("overload")
+                || reason.contains("pending") || reason.contains("shed") || reason.contains("queue")
+                || httpStatus == 429 || httpStatus == 413 || httpStatus == 431) {
             return RESOURCE_EXHAUSTED;
         }
         return switch (httpStatus) {

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class H2specIT {
 
-    private static final Pattern SUMMARY = Pattern.compile("(\\d+) tests, (\\d+) passed, (\\d+) skipped, (\\d+) failed");
+    private static final Pattern SUMMARY =
+            Pattern.compile("(\\d+) tests, (\\d+) passed, (\\d+) skipped, (\\d+) failed");
 
     @TempDir
     static Path dir;
