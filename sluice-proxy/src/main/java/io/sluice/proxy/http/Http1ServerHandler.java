@@ -94,7 +94,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        listener.register(ctx.channel());
+        if (!listener.register(ctx.channel())) {
+            return;
+        }
         listener.metrics().accepted(listener.name());
         if (ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
             clientIp = remote.getAddress() != null ? remote.getAddress().getHostAddress() : remote.getHostString();
