@@ -109,19 +109,31 @@ public final class ListenerContext {
     /**
      * Tracks a new client connection until it closes. At {@code limits.max_connections} the listener stops
      * accepting (new connections wait in the kernel's backlog, as with HAProxy's {@code maxconn}) and resumes when
-     * one closes.
+     * one closes. A connection that was accepted before the pause took effect is closed at once, so the limit holds.
+     *
+     * @return false if the connection was over the limit and is being closed
      */
-    public void register(Channel channel) {
+    public boolean register(Channel channel) {
         connections.add(channel);
         int max = config.limits().maxConnections();
-        if (max > 0 && open.incrementAndGet() >= max) {
-            setAccepting(false);
+        if (max <= 0) {
+            return true;
         }
+        int now = open.incrementAndGet();
         channel.closeFuture().addListener(f -> {
-            if (config.limits().maxConnections() > 0 && open.decrementAndGet() < config.limits().maxConnections()) {
+            if (open.decrementAndGet() < config.limits().maxConnections()) {
                 setAccepting(true);
             }
         });
+        if (now > max) {
+            metrics.proxyError(name, "connection_limit");
+            channel.close();
+            return false;
+        }
+        if (now == max) {
+            setAccepting(false);
+        }
+        return true;
     }
 
     private void setAccepting(boolean accept) {

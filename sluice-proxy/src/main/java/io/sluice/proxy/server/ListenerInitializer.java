@@ -37,7 +37,9 @@ final class ListenerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        listener.register(ch);
+        if (!listener.register(ch)) {
+            return;
+        }
         listener.metrics().accepted(listener.name());
         ListenerConfig config = listener.config();
         long handshakeMillis = config.timeouts().requestHeader().toMillis();

@@ -163,14 +163,28 @@ class FailuresIT {
         assertThat(first.readResponse()).startsWith("HTTP/1.1 200");
         second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
         assertThat(second.readResponse()).startsWith("HTTP/1.1 200");
-        // A third connection completes in the kernel backlog but is not served until one of the two closes.
+        // A third connection waits in the kernel backlog (or, if it slipped in, is closed): it is never served
+        // while two are open.
         try (RawHttp third = RawHttp.connect(sluice.port("web"))) {
             third.send("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
             org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(500))
                     .atMost(java.time.Duration.ofSeconds(3)).untilAsserted(() ->
                             assertThat(backend.seen()).as("requests served while at the limit").hasSize(2));
             first.close();
-            assertThat(third.readResponse()).startsWith("HTTP/1.1 200");
+            String answer;
+            try {
+                answer = third.readResponse();
+            } catch (java.net.SocketException reset) {
+                answer = "";
+            }
+            if (answer.isEmpty()) {
+                try (RawHttp fourth = RawHttp.connect(sluice.port("web"))) {
+                    fourth.send("GET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
+                    assertThat(fourth.readResponse()).startsWith("HTTP/1.1 200");
+                }
+            } else {
+                assertThat(answer).startsWith("HTTP/1.1 200");
+            }
         }
         second.close();
     }
