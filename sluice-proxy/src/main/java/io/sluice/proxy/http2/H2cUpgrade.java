@@ -63,7 +63,8 @@ final class H2cUpgrade implements ProtocolSwitch {
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(source, protocol ->
                 AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
                         ? new Http2ServerUpgradeCodec(h2.codec(), h2.idle(), h2.streams(), h2.guard()) : null);
-        p.addAfter(ctx.name(), "h2c-source", source);
+        p.addAfter(ctx.name(), "h2-flushes", h2.flushes());
+        p.addAfter("h2-flushes", "h2c-source", source);
         p.addAfter("h2c-source", "h2c-upgrade", upgrade);
         p.addAfter("h2c-upgrade", "h2c-refused", new Refused());
         ctx.fireChannelRead(replay);

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.sluice.config.Http2Config;
 import io.sluice.proxy.http.Http1ServerHandler;
@@ -24,6 +25,8 @@ public final class Http2Frontend {
 
     /** Small CONTINUATION frames tolerated in a row before the connection is closed (Netty's default is 16). */
     private static final int MAX_SMALL_CONTINUATIONS = 16;
+    /** Flushes merged into one socket write at most (Netty's default). */
+    private static final int FLUSHES_BEFORE_WRITE = 256;
     /** Empty DATA frames without END_STREAM tolerated in a row. */
     private static final int MAX_EMPTY_DATA_FRAMES = 2;
 
@@ -31,13 +34,14 @@ public final class Http2Frontend {
     }
 
     /** The handlers of one HTTP/2 connection, in pipeline order. */
-    record Handlers(IdleStateHandler idle, Http2FrameCodec codec, Http2MultiplexHandler streams,
-                    Http2ConnectionGuard guard) {
+    record Handlers(FlushConsolidationHandler flushes, IdleStateHandler idle, Http2FrameCodec codec,
+                    Http2MultiplexHandler streams, Http2ConnectionGuard guard) {
     }
 
     /** Adds the HTTP/2 handlers to a client connection's pipeline. */
     public static void configure(ChannelPipeline pipeline, ListenerContext listener) {
         Handlers h = handlers(listener);
+        pipeline.addLast("h2-flushes", h.flushes());
         pipeline.addLast("h2-idle", h.idle());
         pipeline.addLast("h2-codec", h.codec());
         pipeline.addLast("h2-streams", h.streams());
@@ -53,7 +57,9 @@ public final class Http2Frontend {
         Http2FrameCodec codec = codec(listener);
         Http2Config c = listener.config().http2();
         long idle = listener.config().timeouts().idle().toNanos();
-        return new Handlers(new IdleStateHandler(c.pingInterval().toNanos(), 0, idle, TimeUnit.NANOSECONDS), codec,
+        // Responses of many streams finish in the same event-loop turn (each upstream's read completes on its own):
+        // one write to the socket for all of them, not one per stream.
+        return new Handlers(new FlushConsolidationHandler(FLUSHES_BEFORE_WRITE, true), new IdleStateHandler(c.pingInterval().toNanos(), 0, idle, TimeUnit.NANOSECONDS), codec,
                 new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
