@@ -186,7 +186,7 @@ run() {
             "https://127.0.0.1:${TLS[$proxy]}/100" 2>&1) ;;
     esac
     local failed ok
-    failed=$(sed -n 's/.*requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out" | head -1)
+    failed=$(sed -n 's/.*requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out" | sed -n 1p)
     if [[ ${failed:-0} != 0 ]]; then log "$proxy $load: $failed failed requests"; fi
     if [[ $load == handshake ]]; then
         # h2load --h1 with Connection: close reconnects after every response: requests = handshakes.
@@ -219,7 +219,7 @@ done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-table="| load | HAProxy $(haproxy -v | head -1 | awk '{print $3}') | Sluice | Sluice / HAProxy (median of same-round ratios) |
+table="| load | HAProxy $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}') | Sluice | Sluice / HAProxy (median of same-round ratios) |
 |---|---|---|---|"
 for load in $LOADS; do
     unit=$([[ $load == handshake ]] && echo "handshakes/s" || echo "req/s")
