@@ -6,8 +6,8 @@ import io.sluice.inference.ServerMetrics;
 /**
  * Where the replay delivers each simulated scrape of an endpoint's engine metrics: the router's view of the fleet.
  *
- * <p>A reading is taken from the engine at a scrape and delivered a scrape delay later, stamped with the delivery
- * time, so a policy sees the fleet as the proxy's scraper would: periodically and slightly late. The inference
+ * <p>A reading is taken from the engine at a scrape and delivered a scrape delay later, stamped with the time it
+ * was read, so a policy sees the fleet as the proxy's scraper would: periodically and slightly late. The inference
  * scheduler plugs its metrics store in here through a {@link RoutingFactory}.
  */
 @FunctionalInterface

@@ -12,6 +12,8 @@ import org.HdrHistogram.Histogram;
  * @param requests        requests that arrived
  * @param completed       requests that produced all their tokens
  * @param shed            requests the router could place on no endpoint
+ * @param queued          requests that waited in the central queue ({@code FlowController}) before dispatch or
+ *                        refusal (inference policies only; their time-outs are failures {@code queue_timeout_429})
  * @param failures        failed requests by reason ({@code error}, {@code reset}, {@code too_long}, ...)
  * @param outputTokens    tokens produced by completed requests
  * @param spanNanos       virtual time from the first arrival to the last completion
@@ -29,7 +31,8 @@ import org.HdrHistogram.Histogram;
  * @param cpuNanos        CPU time of the thread that replayed it (0 if unknown)
  * @param spikeTtft       time to first token of requests that arrived during the spike window (empty if none)
  */
-public record PolicyResult(String policy, long requests, long completed, long shed, Map<String, Long> failures,
+public record PolicyResult(String policy, long requests, long completed, long shed, long queued,
+                           Map<String, Long> failures,
                            long outputTokens, long spanNanos, Histogram ttft, Histogram e2e, Histogram queue,
                            long sloMet, long prefixHitTokens, long prefixQueries, long preemptions,
                            List<Double> endpointLoad, List<Long> endpointRequests, LoadSeries series,

@@ -9,6 +9,11 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.endpoint.EndpointSet;
+import io.sluice.config.InferenceConfig;
+import io.sluice.inference.FleetState;
+import io.sluice.inference.FlowController;
+import io.sluice.inference.InferenceExchange;
+import io.sluice.inference.InferencePolicies;
 import io.sluice.inference.InferenceRequest;
 import io.sluice.inference.ServerMetrics;
 import io.sluice.sim.engine.Engine;
@@ -53,11 +58,30 @@ final class PolicyRun implements EngineListener {
         final int endpoint;
         final long arrival;
         final long sloNanos;
+        final InferenceExchange exchange;
 
-        Flight(int endpoint, long arrival, long sloNanos) {
+        Flight(int endpoint, long arrival, long sloNanos, InferenceExchange exchange) {
             this.endpoint = endpoint;
             this.arrival = arrival;
             this.sloNanos = sloNanos;
+            this.exchange = exchange;
+        }
+    }
+
+    /** A request between its arrival and its dispatch (at once, or after waiting in the central queue). */
+    private static final class Pending {
+        final long id;
+        final TraceRequest request;
+        final InferenceRequest features;
+        final InferenceExchange exchange;
+        final long arrival;
+
+        Pending(long id, TraceRequest request, InferenceRequest features, InferenceExchange exchange, long arrival) {
+            this.id = id;
+            this.request = request;
+            this.features = features;
+            this.exchange = exchange;
+            this.arrival = arrival;
         }
     }
 
@@ -88,6 +112,11 @@ final class PolicyRun implements EngineListener {
     private final long spikeEnd;
     private final Map<String, Long> failures = new TreeMap<>();
     private final long sloNanos;
+    private final FleetState fleet;
+    private final FlowController<Pending> flow;
+    private final FlowController.Dispatcher<Pending> dispatcher = this::tryDispatch;
+    private boolean capacityFreed;
+    private long queued;
     private long requests;
     private long completed;
     private long shed;
@@ -114,6 +143,10 @@ final class PolicyRun implements EngineListener {
         Supplier<RandomGenerator> randoms = () -> policyRandom;
         RoutingFactory.Routing routing = config.routing().create(poolConfig, randoms, clock);
         this.sink = routing.sink();
+        this.fleet = InferencePolicies.fleet(routing.balancer()).orElse(null);
+        InferenceConfig inference = poolConfig.inference().orElseGet(InferenceConfig::defaults);
+        this.flow = fleet == null ? null
+                : FlowController.of("replay", inference.flowControl(), clock, this::refused);
         boolean warmup = !config.faults().warmup().isZero();
         this.pool = Pool.of("replay", routing.balancer(), EndpointSet.Options.DEFAULT, clock, warmup,
                 poolConfig.endpoints(), Optional.empty());
@@ -161,14 +194,19 @@ final class PolicyRun implements EngineListener {
                 long tArrival = ahead != null ? ahead.arrivalNanos() : Long.MAX_VALUE;
                 long tEngine = queue.peekTime();
                 long tDelivery = deliveries.isEmpty() ? Long.MAX_VALUE : deliveries.peekFirst().at();
-                boolean active = ahead != null || !queue.isEmpty();
+                boolean waiting = flow != null && flow.size() > 0;
+                boolean active = ahead != null || !queue.isEmpty() || waiting;
                 long tScrape = active ? nextScrape : Long.MAX_VALUE;
+                long tExpire = waiting ? flow.nextDeadlineNanos() : Long.MAX_VALUE;
                 long t = Math.min(Math.min(tArrival, tEngine), Math.min(Math.min(tDelivery, tScrape), readyAt));
+                t = Math.min(t, tExpire);
                 if (t == Long.MAX_VALUE) {
                     break;
                 }
                 clock.setNanos(Math.max(t, clock.nanoTime()));
-                if (t == readyAt) {
+                if (t == tExpire) {
+                    flow.expire();
+                } else if (t == readyAt) {
                     readyAt = Long.MAX_VALUE;
                     for (Member m : members) {
                         m.setCheckPassing(true, t);
@@ -182,9 +220,17 @@ final class PolicyRun implements EngineListener {
                 } else if (t == tDelivery) {
                     Delivery d = deliveries.pollFirst();
                     sink.publish(members[d.endpoint()], d.metrics());
+                    capacityFreed = true;
                 } else {
                     scrape(t, scrapeDelay);
                     nextScrape = t + scrapeEvery;
+                }
+                if (capacityFreed) {
+                    // A request ended or a reading arrived: queued requests may fit now (as the proxy does).
+                    capacityFreed = false;
+                    if (flow != null && flow.size() > 0) {
+                        flow.dispatch(dispatcher);
+                    }
                 }
             }
             series.finish(lastEvent);
@@ -204,7 +250,8 @@ final class PolicyRun implements EngineListener {
             if (stream.skipped() > 0) {
                 failures.put("skipped_lines", stream.skipped());
             }
-            return new PolicyResult(policy, requests, completed, shed, Map.copyOf(failures), outputTokens, span,
+            return new PolicyResult(policy, requests, completed, shed, queued,
+                    Map.copyOf(failures), outputTokens, span,
                     ttft, e2e, queueTime, sloMet, hits, queries, preemptions, loads, perEndpoint, series,
                     System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart,
                     spikeTtft);
@@ -221,27 +268,81 @@ final class PolicyRun implements EngineListener {
             progress.addAndGet(1024);
             virtualNanos.set(now);
         }
-        long[] hashes = r.blockHashes();
-        InferenceRequest features = new InferenceRequest(r.model().orElse(defaultModel), r.adapter(), hashes,
-                r.promptTokens(), r.outputTokens(), r.session(), r.priority(), r.tenant(), r.sloTtftMillis(), true);
-        ctx.reset().attach(features);
-        r.session().ifPresent(s -> ctx.hash(LongHashFunction.xx3().hashChars(s)));
-        Member member;
-        try {
-            member = pool.select(ctx);
-        } catch (NoEndpointException e) {
-            shed++;
-            lastEvent = Math.max(lastEvent, now);
+        InferenceRequest features = new InferenceRequest(r.model().orElse(defaultModel), r.adapter(),
+                r.blockHashes(), r.promptTokens(), r.outputTokens(), r.session(), r.priority(), r.tenant(),
+                r.sloTtftMillis(), true);
+        if (flow == null) {
+            Pending p = new Pending(requests, r, features, null, now);
+            try {
+                send(p, select(p));
+            } catch (NoEndpointException e) {
+                refuse(now);
+            }
             return;
         }
+        // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
+        Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
+        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), dispatcher);
+        switch (o) {
+            case QUEUED -> queued++;
+            case SHED_SHEDDABLE -> {
+                failures.merge("sheddable_429", 1L, Long::sum);
+                lastEvent = Math.max(lastEvent, now);
+            }
+            case REJECTED_FULL -> {
+                failures.merge("queue_full_503", 1L, Long::sum);
+                lastEvent = Math.max(lastEvent, now);
+            }
+            case DISPATCHED -> { }
+        }
+    }
+
+    private Member select(Pending p) {
+        ctx.reset().attach(p.exchange != null ? p.exchange : p.features);
+        p.request.session().ifPresent(s -> ctx.hash(LongHashFunction.xx3().hashChars(s)));
+        return pool.select(ctx);
+    }
+
+    /** The central queue's dispatcher: false while every endpoint is saturated for the request. */
+    private boolean tryDispatch(Pending p) {
+        Member member;
+        try {
+            member = select(p);
+        } catch (NoEndpointException e) {
+            if (e.reason() == NoEndpointException.Reason.SATURATED) {
+                return false;
+            }
+            refuse(clock.nanoTime());
+            return true;
+        }
+        send(p, member);
+        return true;
+    }
+
+    /** A request no endpoint can take (not served, none healthy): shed. */
+    private void refuse(long now) {
+        shed++;
+        lastEvent = Math.max(lastEvent, now);
+    }
+
+    /** A queued request left the queue unserved: a time-out is answered 429, a displacement 503. */
+    private void refused(Pending p, FlowController.ShedReason reason, long retryAfterSeconds) {
+        failures.merge(reason == FlowController.ShedReason.TIMEOUT ? "queue_timeout_429" : "displaced_503", 1L,
+                Long::sum);
+        lastEvent = Math.max(lastEvent, clock.nanoTime());
+    }
+
+    private void send(Pending p, Member member) {
+        long now = clock.nanoTime();
+        TraceRequest r = p.request;
         int i = member.id();
         endpointRequests[i]++;
         LoadStats load = member.load();
         load.requestStarted();
         series.set(i, now, load.activeRequests());
         long slo = r.sloTtftMillis() > 0 ? r.sloTtftMillis() * 1_000_000L : sloNanos;
-        EngineRequest er = EngineRequest.of(requests, r.promptTokens(), r.outputTokens(), hashes, r.adapter(), this)
-                .attach(new Flight(i, now, slo));
+        EngineRequest er = EngineRequest.of(p.id, r.promptTokens(), r.outputTokens(), p.features.blockHashes(),
+                r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange));
         Engine engine = engines[i];
         engine.submit(er);
         if (engine.inFlight()) {
@@ -268,8 +369,9 @@ final class PolicyRun implements EngineListener {
         for (int i = 0; i < engines.length; i++) {
             Engine e = engines[i];
             Profile p = e.profile();
+            // Stamped when read: dispatches after this instant are not in it, and the router counts them.
             ServerMetrics m = new ServerMetrics(e.waiting(), e.running(), e.kvUsage(), p.kvBlocks(),
-                    Profile.BLOCK_TOKENS, new HashSet<>(e.runningAdapters()), p.maxLoras(), now + delay);
+                    Profile.BLOCK_TOKENS, new HashSet<>(e.runningAdapters()), p.maxLoras(), now);
             deliveries.addLast(new Delivery(now + delay, i, m));
         }
     }
@@ -280,6 +382,9 @@ final class PolicyRun implements EngineListener {
             return;
         }
         Flight f = (Flight) r.attachment();
+        if (f.exchange != null) {
+            f.exchange.firstToken(nowNanos);
+        }
         long t = nowNanos - f.arrival;
         ttft.recordValue(Math.max(0, t / 1000));
         if (f.arrival >= spikeStart && f.arrival < spikeEnd) {
@@ -298,6 +403,7 @@ final class PolicyRun implements EngineListener {
         e2e.recordValue(Math.max(0, latency / 1000));
         completed++;
         outputTokens += r.generated();
+        ended(f, nowNanos);
         LoadStats load = members[f.endpoint].load();
         load.requestEnded();
         load.recordLatency(nowNanos, latency, LoadStats.DEFAULT_DECAY_NANOS);
@@ -309,10 +415,18 @@ final class PolicyRun implements EngineListener {
     public void onFailed(EngineRequest r, Failure failure, long nowNanos) {
         Flight f = (Flight) r.attachment();
         failures.merge(failure.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+        ended(f, nowNanos);
         LoadStats load = members[f.endpoint].load();
         load.failure();
         load.requestEnded();
         series.set(f.endpoint, nowNanos, load.activeRequests());
         lastEvent = Math.max(lastEvent, nowNanos);
+    }
+
+    private void ended(Flight f, long nowNanos) {
+        if (f.exchange != null) {
+            f.exchange.finished(nowNanos);
+        }
+        capacityFreed = true;
     }
 }

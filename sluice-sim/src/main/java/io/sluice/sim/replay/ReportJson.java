@@ -14,7 +14,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Writes {@code report.json}: the contract of issue 6 ({@code trace}, {@code fleet}, {@code requests}, and per
  * policy {@code name}, {@code completed}, {@code shed}, {@code throughput_rps}, {@code output_tokens_per_s},
  * {@code ttft_ms} p50/p90/p99, {@code e2e_ms} p50/p99, {@code queue_ms} p99, {@code prefix_hit_ratio},
- * {@code load_imbalance}, {@code slo_attainment}), plus a few more keys that scripts may ignore.
+ * {@code load_imbalance}, {@code slo_attainment}), plus a few more keys that scripts may ignore
+ * ({@code queued}, {@code failures}, ...).
  */
 public final class ReportJson {
 
@@ -37,6 +38,7 @@ public final class ReportJson {
             p.put("name", r.policy());
             p.put("completed", r.completed());
             p.put("shed", r.shed());
+            p.put("queued", r.queued());
             p.put("failed", r.failed());
             p.put("failures", r.failures());
             p.put("throughput_rps", round(r.throughputRps()));

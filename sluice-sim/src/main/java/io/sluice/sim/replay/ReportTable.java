@@ -7,7 +7,7 @@ import java.util.Locale;
 /** Renders a replay report as a terminal table, one row per policy. */
 public final class ReportTable {
 
-    private static final String[] HEADERS = {"policy", "completed", "shed", "failed", "req/s", "out tok/s",
+    private static final String[] HEADERS = {"policy", "completed", "shed", "queued", "failed", "req/s", "out tok/s",
         "TTFT p50", "p90", "p99", "E2E p50", "p99", "queue p99", "prefix hit", "load max/mean", "SLO"};
 
     private ReportTable() {
@@ -18,7 +18,7 @@ public final class ReportTable {
         List<String[]> rows = new ArrayList<>();
         for (PolicyResult r : report.policies()) {
             rows.add(new String[] {
-                r.policy(), count(r.completed()), count(r.shed()), count(r.failed()),
+                r.policy(), count(r.completed()), count(r.shed()), count(r.queued()), count(r.failed()),
                 String.format(Locale.ROOT, "%.2f", r.throughputRps()),
                 String.format(Locale.ROOT, "%,.0f", r.outputTokensPerSecond()),
                 time(PolicyResult.millis(r.ttft(), 50)), time(PolicyResult.millis(r.ttft(), 90)),
@@ -46,6 +46,12 @@ public final class ReportTable {
         b.append(rule).append(System.lineSeparator());
         for (String[] row : rows) {
             line(b, row, widths);
+        }
+        for (PolicyResult r : report.policies()) {
+            if (!r.failures().isEmpty()) {
+                b.append(String.format(Locale.ROOT, "  %-" + widths[0] + "s  failed: %s%n", r.policy(),
+                        new java.util.TreeMap<>(r.failures())));
+            }
         }
         boolean spike = report.policies().stream().anyMatch(r -> r.spikeTtft().getTotalCount() > 0);
         if (spike) {
