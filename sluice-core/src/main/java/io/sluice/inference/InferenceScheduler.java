@@ -67,6 +67,13 @@ final class InferenceScheduler extends InferencePolicy {
 
     /** Assumed cost of loading a LoRA adapter that is not resident, in seconds of prefill. */
     static final double LORA_LOAD_SECONDS = 0.1;
+    /**
+     * How many times the fleet's congestion a prefill computed again is charged. Once for the requests queued
+     * now; more because the copy also takes KV cache from other prefixes and the capacity it burns lengthens the
+     * queues the next requests meet. Chosen from replays (docs/benchmarks/replay-inference.md): 1–2 let a
+     * multi-turn workload lose its cache and collapse just past the knee; 4 and 6 behave alike.
+     */
+    static final double RECOMPUTE_WEIGHT = 4;
 
     private final int satQueue;
     private final double satKv;
@@ -169,7 +176,7 @@ final class InferenceScheduler extends InferencePolicy {
         // busiest. Extra prefill work delays about that many later requests, so it is charged that many times
         // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
         // fleet.
-        double congestion = feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum;
+        double congestion = RECOMPUTE_WEIGHT * (feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum);
         double best = Double.MAX_VALUE;
         int open = 0;
         for (int i = 0; i < c.size; i++) {
@@ -178,6 +185,8 @@ final class InferenceScheduler extends InferencePolicy {
                 c.cost[i] = cost;
                 if (!c.saturated[i]) {
                     open++;
+                }
+                if (open(c, i)) {
                     best = Math.min(best, cost);
                 }
             }
@@ -237,6 +246,16 @@ final class InferenceScheduler extends InferencePolicy {
     }
 
     private static boolean eligible(Candidates c, int i, double limit) {
-        return c.feasible[i] && !c.saturated[i] && c.cost[i] <= limit;
+        return c.feasible[i] && open(c, i) && c.cost[i] <= limit;
+    }
+
+    /**
+     * True if a feasible server may take the request: not saturated, or saturated but holding part of the prompt's
+     * prefix, in which case its queue (the admission term) is weighed against the cached prefix like any backlog.
+     * Setting prefix holders aside as soon as they queue would send every request that must wait onto a server
+     * without its prefix: the fleet then computes prefixes again exactly when it has no capacity to spare.
+     */
+    private static boolean open(Candidates c, int i) {
+        return !c.saturated[i] || c.matched[i] > 0;
     }
 }

@@ -108,6 +108,29 @@ class InferenceSchedulerTest {
     }
 
     @Test
+    void aSaturatedServerKeepsOnlyRequestsWhosePrefixOutweighsItsQueue() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        enableFeedback(f);
+        InferenceExchange warm = InferenceExchange.of(Fleet.request(1, 1500, 1, 1500));
+        int holder = f.pick(warm);
+        settle(f, warm);
+        f.publish(holder, 6, 50, 0.5);   // six waiting: saturated
+        f.publish(1 - holder, 0, 10, 0.1);
+        // 24,000 cached tokens are worth more than the holder's queue: the request waits there, with its prefix.
+        InferenceExchange again = InferenceExchange.of(Fleet.request(1, 1500, 2, 1510));
+        assertThat(f.pick(again)).isEqualTo(holder);
+        assertThat(again.cachedTokens()).isGreaterThanOrEqualTo(1496 * 16);
+        // Requests the holder has nothing cached for never go to the saturated server.
+        for (int i = 0; i < 3; i++) {
+            assertThat(f.pick(InferenceExchange.of(Fleet.request(10 + i, 0, 10 + i, 20)))).isEqualTo(1 - holder);
+        }
+        // Once the other server is saturated too, a request without a prefix waits in the central queue.
+        f.publish(1 - holder, 6, 10, 0.1);
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(20, 0, 20, 20)))).isEqualTo(Reason.SATURATED);
+    }
+
+    @Test
     void aFullCacheWithoutAQueueIsNotSaturation() {
         Fleet f = new Fleet("inference", 2);
         f.publishAll(0, 80, 0.95);
