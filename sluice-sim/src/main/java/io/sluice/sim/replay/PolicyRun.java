@@ -13,7 +13,6 @@ import io.sluice.config.InferenceConfig;
 import io.sluice.inference.FleetState;
 import io.sluice.inference.FlowController;
 import io.sluice.inference.InferenceExchange;
-import io.sluice.inference.InferencePolicies;
 import io.sluice.inference.InferenceRequest;
 import io.sluice.inference.ServerMetrics;
 import io.sluice.sim.engine.Engine;
@@ -143,7 +142,7 @@ final class PolicyRun implements EngineListener {
         Supplier<RandomGenerator> randoms = () -> policyRandom;
         RoutingFactory.Routing routing = config.routing().create(poolConfig, randoms, clock);
         this.sink = routing.sink();
-        this.fleet = InferencePolicies.fleet(routing.balancer()).orElse(null);
+        this.fleet = routing.fleet().orElse(null);
         InferenceConfig inference = poolConfig.inference().orElseGet(InferenceConfig::defaults);
         this.flow = fleet == null ? null
                 : FlowController.of("replay", inference.flowControl(), clock, this::refused);

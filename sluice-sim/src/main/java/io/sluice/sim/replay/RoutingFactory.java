@@ -6,6 +6,8 @@ import io.sluice.config.PoolConfig;
 import io.sluice.inference.FleetState;
 import io.sluice.inference.InferencePolicies;
 import io.sluice.time.Clock;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -20,17 +22,33 @@ import java.util.random.RandomGenerator;
 @FunctionalInterface
 public interface RoutingFactory {
 
-    /** The policy and its metrics sink. */
-    record Routing(LoadBalancer balancer, MetricsSink sink) {
+    /**
+     * The policy, its metrics sink and, for an inference policy, the fleet state it decides with: the replay then
+     * drives it as the proxy does (an {@code InferenceExchange} per request with first-token and end feedback, a
+     * central {@code FlowController} for requests refused as saturated).
+     */
+    record Routing(LoadBalancer balancer, MetricsSink sink, Optional<FleetState> fleet) {
+
+        /** Checks the fields. */
+        public Routing {
+            Objects.requireNonNull(balancer, "balancer");
+            Objects.requireNonNull(sink, "sink");
+            Objects.requireNonNull(fleet, "fleet");
+        }
+
+        /** A policy with no fleet state of its own. */
+        public Routing(LoadBalancer balancer, MetricsSink sink) {
+            this(balancer, sink, Optional.empty());
+        }
     }
 
     /** Policies from {@link Balancers}; scrapes go to the fleet state of an inference policy. */
     RoutingFactory BALANCERS = (pool, random, clock) -> {
         LoadBalancer balancer = Balancers.of(pool, random, clock);
-        MetricsSink sink = InferencePolicies.fleet(balancer)
-                .<MetricsSink>map(fleet -> (member, metrics) -> fleet.publish(member.address(), metrics))
+        Optional<FleetState> fleet = InferencePolicies.fleet(balancer);
+        MetricsSink sink = fleet.<MetricsSink>map(f -> (member, metrics) -> f.publish(member.address(), metrics))
                 .orElse(MetricsSink.NONE);
-        return new Routing(balancer, sink);
+        return new Routing(balancer, sink, fleet);
     };
 
     /**
