@@ -109,7 +109,7 @@ best = min(ps["llm-d"]["ttft_ms"]["p90"], ps["sglang-cache-aware"]["ttft_ms"]["p
 rr = ps["round-robin"]["ttft_ms"]["p90"]
 tput = ps["inference"]["throughput_rps"] >= max(p["throughput_rps"] for p in ps.values()) - 0.005
 print(f"\ninference p90 / better of llm-d and sglang-cache-aware: **{inf / best:.2f}** (goal <= 0.8); "
-      f"/ round-robin: **{inf / rr:.2f}** (goal <= 0.3); throughput not below any policy: {'yes' if tput else 'no'}; "
+      f"/ round-robin: **{inf / rr:.2f}** (goal <= 0.3);\nthroughput not below any policy: {'yes' if tput else 'no'}; "
       f"max/mean load {ps['inference']['load_imbalance']:.2f} (goal <= 1.5)")
 EOF
     done

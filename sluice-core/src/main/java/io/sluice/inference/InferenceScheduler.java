@@ -14,15 +14,16 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>1. Filters</b> ({@link Candidates}): serves the model, has or can load the adapter, not already tried.
  * Then servers whose fresh metrics show them <em>saturated</em> ({@code waiting >= saturation.queue}, or requests
- * waiting while KV use is {@code >= saturation.kv_cache}, counting what was sent since the scrape) are set aside;
- * if that is all of them, the pick fails with {@code SATURATED} and the flow controller queues the request
+ * waiting while KV use is {@code >= saturation.kv_cache}, counting what was sent since the scrape) are set aside,
+ * except for requests whose prefix they hold (their queue is then weighed against the cached prefix by the cost);
+ * if every server is saturated, the pick fails with {@code SATURATED} and the flow controller queues the request
  * centrally. High KV use without a queue is not saturation: vLLM runs its cache nearly full by design, and holding
  * requests back then only lowers throughput; the cost below still steers away from full caches.
  *
  * <p><b>2. Cost.</b> In tokens of prefill work (the estimated TTFT in seconds is {@code time / prefill rate}):
  * <pre>
  *   time(e) = (backlog(e) + uncached(e)) · (1 + kv_penalty · kv(e)) + admission(e) + lora(e)
- *   cost(e) = time(e) + congestion · uncached(e)
+ *   cost(e) = time(e) + 4 · congestion · uncached(e)
  * </pre>
  * <ul>
  *   <li>{@code uncached(e)}: prompt tokens minus the prefix the index believes {@code e} holds; the cache gain
@@ -40,7 +41,8 @@ import java.util.random.RandomGenerator;
  *       delays about that many later requests. At low load this term vanishes and the pick minimises the
  *       request's own TTFT; near saturation it makes wasted work expensive, which keeps the cache hit rate (and
  *       so the capacity) up exactly when it matters. Leaving out the busiest server keeps a single hot server,
- *       which the guard exists to relieve, from passing for a busy fleet.</li>
+ *       which the guard exists to relieve, from passing for a busy fleet. It is charged
+ *       {@link #RECOMPUTE_WEIGHT} times over.</li>
  * </ul>
  *
  * <p><b>3. The load guard.</b> Only servers whose cost is within {@code load_guard.tolerance} (10 %) of the best
