@@ -88,14 +88,46 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
     public record Headers(String session, String priority, String tenant, String sloTtft) {
     }
 
+    /** The order of one tenant's requests within a priority band of the central queue. */
+    public enum QueueOrder {
+        /** Arrival order. */
+        FAIR_FIFO,
+        /** Least predicted prefill first, with aging ({@link FlowControl#aging()}). */
+        SHORTEST_FIRST
+    }
+
     /**
      * The central queue.
      *
      * @param maxQueue     requests held at most (then 503)
      * @param queueTimeout longest wait (then 429 with Retry-After)
+     * @param order        the order of a tenant's requests within a band
+     * @param aging        under {@code shortest-first}, seconds of predicted prefill forgiven per second waited: a
+     *                     request of predicted prefill {@code c} seconds is overtaken only by requests arriving
+     *                     less than {@code c / aging} seconds after it
      */
-    public record FlowControl(int maxQueue, Duration queueTimeout) {
+    public record FlowControl(int maxQueue, Duration queueTimeout, QueueOrder order, double aging) {
+        /** Default aging under {@code shortest-first}. */
+        public static final double DEFAULT_AGING = 1.0;
+
+        /** A queue of the default order and aging. */
+        public FlowControl(int maxQueue, Duration queueTimeout) {
+            this(maxQueue, queueTimeout, DEFAULT_ORDER, DEFAULT_AGING);
+        }
     }
+
+    /** Values of {@code flow_control.order}. */
+    private static final Map<String, QueueOrder> QUEUE_ORDERS = orders();
+
+    private static Map<String, QueueOrder> orders() {
+        Map<String, QueueOrder> m = new LinkedHashMap<>();
+        m.put("fair-fifo", QueueOrder.FAIR_FIFO);
+        m.put("shortest-first", QueueOrder.SHORTEST_FIRST);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The central queue's order when {@code flow_control.order} is absent. */
+    public static final QueueOrder DEFAULT_ORDER = QueueOrder.FAIR_FIFO;
 
     /**
      * A weighted rewrite of a requested model name: {@code llama-3-8b} becomes {@code llama-3-8b-v1} nine times in
@@ -197,7 +229,9 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
         FlowControl flow = n.objectOrDefaults("flow_control", f -> new FlowControl(
                 f.integer("max_queue", d.flowControl().maxQueue(), 0, 10_000_000),
                 f.duration("queue_timeout", d.flowControl().queueTimeout(), Duration.ofMillis(1),
-                        Duration.ofHours(1))));
+                        Duration.ofHours(1)),
+                f.choice("order", d.flowControl().order(), QUEUE_ORDERS),
+                f.number("aging", d.flowControl().aging(), 0.001, 1000)));
         long maxBody = n.bytes("max_body_bytes", d.maxBodyBytes(), 1024, 1L << 30);
         return new InferenceConfig(engine, metrics, models, aliases, rewrites, scorers, saturation, guard, index,
                 headers, priorities, flow, maxBody);

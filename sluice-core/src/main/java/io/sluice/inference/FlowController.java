@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The central queue of an inference pool: when every server is saturated, requests wait here instead of piling onto
@@ -21,6 +22,16 @@ import java.util.TreeMap;
  * same unit here (the servers are saturated and admit one request per freed slot), so both give equal shares, and
  * round robin is O(1) with no clock arithmetic: two tenants sending 10:1 each get half of the dispatches while both
  * are backlogged. A client that sends more simply waits longer; it cannot crowd out a smaller tenant.
+ *
+ * <p><b>Order within a tenant</b> ({@code flow_control.order}). {@code fair-fifo} (the default): arrival order.
+ * {@code shortest-first}: the request with the least predicted prefill leaves first, with aging so that nothing
+ * starves: a request's effective cost is its predicted prefill in seconds (the {@code cost} given to
+ * {@link #submit(Object, int, String, double, Dispatcher)}) minus {@code flow_control.aging} times the seconds it
+ * has waited. Because every queued request ages at the same rate, this order never changes while requests wait, so
+ * it is kept as a static key {@code cost + aging × enqueue time} (ties in arrival order). The bound that follows: a
+ * request of cost {@code c} can be overtaken only by requests of its tenant and band that arrive less than
+ * {@code c / aging} seconds after it. Priority bands, tenant turns, time-outs and refusals are the same in both
+ * orders; only the order inside one tenant's queue of one band changes.
  *
  * <p><b>Refusals.</b> A <em>sheddable</em> request (negative priority) that arrives while the pool is saturated is
  * refused at once ({@link ShedReason#SHEDDABLE}: answer 429 or 503 at once, it was sent knowing it might be dropped).
@@ -100,20 +111,31 @@ public final class FlowController<T> {
         final Tenant<T> tenant;
         final long enqueuedNanos;
         final long deadlineNanos;
+        final long seq;
+        final double key;
         boolean gone;
 
-        Entry(T request, int priority, Tenant<T> tenant, long enqueuedNanos, long deadlineNanos) {
+        Entry(T request, int priority, Tenant<T> tenant, long enqueuedNanos, long deadlineNanos, long seq,
+              double key) {
             this.request = request;
             this.priority = priority;
             this.tenant = tenant;
             this.enqueuedNanos = enqueuedNanos;
             this.deadlineNanos = deadlineNanos;
+            this.seq = seq;
+            this.key = key;
         }
+    }
+
+    /** Lowest key first, then arrival order (fair-fifo gives every entry the key 0). */
+    private static int byKey(Entry<?> a, Entry<?> b) {
+        int c = Double.compare(a.key, b.key);
+        return c != 0 ? c : Long.compare(a.seq, b.seq);
     }
 
     private static final class Tenant<T> {
         final String name;
-        final ArrayDeque<Entry<T>> queue = new ArrayDeque<>();
+        final TreeSet<Entry<T>> queue = new TreeSet<>(FlowController::byKey);
         boolean active;
 
         Tenant(String name) {
@@ -130,6 +152,9 @@ public final class FlowController<T> {
     private final String pool;
     private final int maxQueue;
     private final long timeoutNanos;
+    private final boolean shortestFirst;
+    private final double aging;
+    private final long origin;
     private final Clock clock;
     private final Listener<T> listener;
     private final TreeMap<Integer, Band<T>> bands = new TreeMap<>();
@@ -137,6 +162,7 @@ public final class FlowController<T> {
     private final Map<T, Entry<T>> byRequest = new HashMap<>();
     private final EnumMap<ShedReason, Long> shed = new EnumMap<>(ShedReason.class);
     private int size;
+    private long seq;
     private long dispatched;
     private long totalWaitNanos;
     private double dispatchRate;
@@ -146,7 +172,10 @@ public final class FlowController<T> {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.maxQueue = config.maxQueue();
         this.timeoutNanos = config.queueTimeout().toNanos();
+        this.shortestFirst = config.order() == InferenceConfig.QueueOrder.SHORTEST_FIRST;
+        this.aging = config.aging();
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.origin = clock.nanoTime();
         this.listener = Objects.requireNonNull(listener, "listener");
         for (ShedReason r : ShedReason.values()) {
             shed.put(r, 0L);
@@ -164,6 +193,11 @@ public final class FlowController<T> {
         return pool;
     }
 
+    /** Submits a request of no particular cost (see {@link #submit(Object, int, String, double, Dispatcher)}). */
+    public Outcome submit(T request, int priority, String tenant, Dispatcher<T> dispatcher) {
+        return submit(request, priority, tenant, 0, dispatcher);
+    }
+
     /**
      * Submits a request: sends it at once if nothing of its priority or higher is queued and the dispatcher can
      * place it; otherwise queues it (or refuses it), then lets queued requests leave while the dispatcher can place
@@ -172,8 +206,11 @@ public final class FlowController<T> {
      * @param request  the caller's handle; must not be submitted twice while queued
      * @param priority higher leaves first; negative is sheddable
      * @param tenant   whose share the request counts against
+     * @param cost     predicted prefill in seconds (uncached prompt tokens over the prefill rate); orders the
+     *                 tenant's queue under {@code order: shortest-first}, ignored under {@code fair-fifo}
      */
-    public synchronized Outcome submit(T request, int priority, String tenant, Dispatcher<T> dispatcher) {
+    public synchronized Outcome submit(T request, int priority, String tenant, double cost,
+                                       Dispatcher<T> dispatcher) {
         Objects.requireNonNull(request, "request");
         if (!queuedAtOrAbove(priority) && dispatcher.tryDispatch(request)) {
             return Outcome.DISPATCHED;
@@ -182,7 +219,7 @@ public final class FlowController<T> {
             count(ShedReason.SHEDDABLE);
             return Outcome.SHED_SHEDDABLE;
         }
-        Outcome o = enqueue(request, priority, tenant);
+        Outcome o = enqueue(request, priority, tenant, cost);
         if (o == Outcome.QUEUED) {
             dispatchLocked(dispatcher);
         }
@@ -287,13 +324,13 @@ public final class FlowController<T> {
         return !bands.isEmpty() && bands.lastKey() >= priority;
     }
 
-    private Outcome enqueue(T request, int priority, String tenantName) {
+    private Outcome enqueue(T request, int priority, String tenantName, double cost) {
         if (size >= maxQueue) {
             if (bands.isEmpty() || bands.firstKey() >= priority) {
                 count(ShedReason.QUEUE_FULL);
                 return Outcome.REJECTED_FULL;
             }
-            Entry<T> victim = newestOf(bands.firstEntry().getValue());
+            Entry<T> victim = newestOf(bands.firstKey());
             remove(victim);
             count(ShedReason.DISPLACED);
             listener.refused(victim.request, ShedReason.DISPLACED, retryAfterLocked());
@@ -301,8 +338,9 @@ public final class FlowController<T> {
         long now = clock.nanoTime();
         Band<T> band = bands.computeIfAbsent(priority, p -> new Band<>());
         Tenant<T> tenant = band.tenants.computeIfAbsent(tenantName, Tenant::new);
-        Entry<T> e = new Entry<>(request, priority, tenant, now, now + timeoutNanos);
-        tenant.queue.addLast(e);
+        double key = shortestFirst ? Math.max(0, cost) + aging * ((now - origin) / 1e9) : 0;
+        Entry<T> e = new Entry<>(request, priority, tenant, now, now + timeoutNanos, seq++, key);
+        tenant.queue.add(e);
         if (!tenant.active) {
             tenant.active = true;
             band.turns.addLast(tenant);
@@ -314,15 +352,15 @@ public final class FlowController<T> {
         return Outcome.QUEUED;
     }
 
-    private Entry<T> newestOf(Band<T> band) {
-        Entry<T> newest = null;
-        for (Tenant<T> t : band.turns) {
-            Entry<T> last = t.queue.peekLast();
-            if (last != null && (newest == null || last.enqueuedNanos - newest.enqueuedNanos >= 0)) {
-                newest = last;
+    /** The most recently queued request of a band (the arrival list, newest end first). */
+    private Entry<T> newestOf(int priority) {
+        for (Iterator<Entry<T>> it = byArrival.descendingIterator(); it.hasNext();) {
+            Entry<T> e = it.next();
+            if (!e.gone && e.priority == priority) {
+                return e;
             }
         }
-        return newest;
+        throw new IllegalStateException("band " + priority + " is not queued");
     }
 
     private int dispatchLocked(Dispatcher<T> dispatcher) {
@@ -330,7 +368,7 @@ public final class FlowController<T> {
         while (!bands.isEmpty()) {
             Band<T> band = bands.lastEntry().getValue();
             Tenant<T> tenant = band.turns.peekFirst();
-            Entry<T> e = tenant.queue.peekFirst();
+            Entry<T> e = tenant.queue.first();
             if (!dispatcher.tryDispatch(e.request)) {
                 break;
             }

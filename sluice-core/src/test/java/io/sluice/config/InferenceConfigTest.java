@@ -63,7 +63,7 @@ class InferenceConfigTest {
                 prefix_index: { capacity_blocks: 1000, max_blocks: 512 }
                 headers: { session: X-Conv, slo_ttft: x-ttft }
                 priorities: { gold: 5, bronze: -2 }
-                flow_control: { max_queue: 50, queue_timeout: 5s }
+                flow_control: { max_queue: 50, queue_timeout: 5s, order: shortest-first, aging: 0.5 }
                 max_body_bytes: 1MiB
                 """);
         assertThat(c.engine()).isEqualTo(InferenceConfig.Engine.SGLANG);
@@ -79,7 +79,8 @@ class InferenceConfigTest {
         assertThat(c.headers().session()).isEqualTo("x-conv");
         assertThat(c.headers().sloTtft()).isEqualTo("x-ttft");
         assertThat(c.priorities()).isEqualTo(Map.of("gold", 5, "bronze", -2));
-        assertThat(c.flowControl()).isEqualTo(new InferenceConfig.FlowControl(50, Duration.ofSeconds(5)));
+        assertThat(c.flowControl()).isEqualTo(new InferenceConfig.FlowControl(50, Duration.ofSeconds(5),
+                InferenceConfig.QueueOrder.SHORTEST_FIRST, 0.5));
         assertThat(c.maxBodyBytes()).isEqualTo(1L << 20);
     }
 
@@ -95,7 +96,10 @@ class InferenceConfigTest {
                 load_guard: { tolrance: 0.2 }
                 metrics: { interval: 1s, stale_after: 500ms }
                 headers: { tenant: "bad header" }
+                flow_control: { order: sjf, aging: 0 }
                 """)).contains(
+                "pools[0].inference.flow_control.order: 'sjf' is not one of fair-fifo, shortest-first",
+                "pools[0].inference.flow_control.aging: 0 is out of range (0.001-1000)",
                 "pools[0].inference.scorers.magic: unknown scorer (known: estimated_ttft, prefix, queue, kv_cache, "
                         + "lora, session)",
                 "pools[0].inference.aliases.a: 'b' is itself an alias; name the model",

@@ -32,6 +32,12 @@ class FlowControllerTest {
                 });
     }
 
+    private FlowController<Req> shortestFirst(double aging) {
+        return FlowController.of("llm", new InferenceConfig.FlowControl(1000, Duration.ofSeconds(30),
+                        InferenceConfig.QueueOrder.SHORTEST_FIRST, aging), clock,
+                (r, reason, after) -> refused.add(r.name() + ":" + reason.label()));
+    }
+
     /** A pool with {@link #capacity} free slots. */
     private boolean place(Req r) {
         if (capacity == 0) {
@@ -182,5 +188,95 @@ class FlowControllerTest {
         // 30 left at about 2 per second: about 15 s.
         assertThat(q.retryAfterSeconds()).isBetween(12L, 18L);
         assertThat(q.dispatchedAndWaitNanos()[0]).isEqualTo(10);
+    }
+
+    @Test
+    void fairFifoIgnoresTheCost() {
+        FlowController<Req> q = queue(100, Duration.ofSeconds(30));
+        q.submit(new Req("long", 0, "t"), 0, "t", 5.0, this::place);
+        q.submit(new Req("short", 0, "t"), 0, "t", 0.1, this::place);
+        capacity = 2;
+        q.dispatch(this::place);
+        assertThat(sent).containsExactly("long", "short");
+    }
+
+    @Test
+    void shortestFirstSendsTheLeastPrefillFirst() {
+        FlowController<Req> q = shortestFirst(1.0);
+        double[] costs = {0.8, 0.2, 0.5, 0.2, 0.05};
+        for (int i = 0; i < costs.length; i++) {
+            q.submit(new Req("r" + i, 0, "t"), 0, "t", costs[i], this::place);
+        }
+        capacity = 5;
+        assertThat(q.dispatch(this::place)).isEqualTo(5);
+        // Cheapest first; equal costs in arrival order.
+        assertThat(sent).containsExactly("r4", "r1", "r3", "r2", "r0");
+    }
+
+    @Test
+    void agingBoundsHowLongARequestCanBeOvertaken() {
+        // aging 0.5: a request of 2 s predicted prefill is overtaken only by arrivals less than 4 s after it.
+        FlowController<Req> q = shortestFirst(0.5);
+        q.submit(new Req("long", 0, "t"), 0, "t", 2.0, this::place);
+        List<String> overtook = new ArrayList<>();
+        for (int step = 1; step <= 20; step++) {
+            clock.advance(Duration.ofMillis(500));
+            q.submit(new Req("tiny" + step, 0, "t"), 0, "t", 0.0, this::place);
+            capacity = 1;   // one slot frees per half second: the queue stays backlogged
+            q.dispatch(this::place);
+            if (sent.contains("long")) {
+                break;
+            }
+            overtook.add(sent.get(sent.size() - 1));
+        }
+        // tiny1..tiny7 arrived 0.5-3.5 s after it and went first; tiny8, 4 s after, ties and waits behind it.
+        assertThat(overtook).containsExactly("tiny1", "tiny2", "tiny3", "tiny4", "tiny5", "tiny6", "tiny7");
+        assertThat(sent).endsWith("long");
+        capacity = 1;
+        q.dispatch(this::place);
+        assertThat(sent).endsWith("long", "tiny8");
+        assertThat(refused).isEmpty();
+    }
+
+    @Test
+    void shortestFirstKeepsPriorityBandsAbsolute() {
+        FlowController<Req> q = shortestFirst(1.0);
+        q.submit(new Req("low-cheap", 0, "t"), 0, "t", 0.01, this::place);
+        q.submit(new Req("high-costly", 10, "t"), 10, "t", 9.0, this::place);
+        q.submit(new Req("high-cheap", 10, "t"), 10, "t", 1.0, this::place);
+        capacity = 3;
+        q.dispatch(this::place);
+        assertThat(sent).containsExactly("high-cheap", "high-costly", "low-cheap");
+    }
+
+    @Test
+    void shortestFirstKeepsTenantTurns() {
+        // The big tenant sends cheap requests, the small one costly ones: turns still alternate, and each tenant's
+        // own queue is ordered by cost.
+        FlowController<Req> q = shortestFirst(1.0);
+        for (int i = 0; i < 10; i++) {
+            q.submit(new Req("big-" + i, 0, "big"), 0, "big", 0.01 * (10 - i), this::place);
+        }
+        q.submit(new Req("small-a", 0, "small"), 0, "small", 5.0, this::place);
+        q.submit(new Req("small-b", 0, "small"), 0, "small", 3.0, this::place);
+        capacity = 4;
+        q.dispatch(this::place);
+        assertThat(sent).containsExactly("big-9", "small-b", "big-8", "small-a");
+    }
+
+    @Test
+    void shortestFirstStillTimesOutAndDisplacesTheNewest() {
+        FlowController<Req> q = FlowController.of("llm", new InferenceConfig.FlowControl(2, Duration.ofSeconds(5),
+                        InferenceConfig.QueueOrder.SHORTEST_FIRST, 1.0), clock,
+                (r, reason, after) -> refused.add(r.name() + ":" + reason.label()));
+        q.submit(new Req("old-costly", 0, "t"), 0, "t", 9.0, this::place);
+        clock.advance(Duration.ofSeconds(1));
+        q.submit(new Req("new-cheap", 0, "t"), 0, "t", 0.1, this::place);
+        assertThat(q.submit(new Req("high", 5, "t"), 5, "t", 1.0, this::place)).isEqualTo(Outcome.QUEUED);
+        assertThat(refused).containsExactly("new-cheap:displaced");
+        clock.advance(Duration.ofSeconds(4));
+        assertThat(q.expire()).isEqualTo(1);
+        assertThat(refused).containsExactly("new-cheap:displaced", "old-costly:timeout");
+        assertThat(q.sizes()).containsExactly(Map.entry(5, 1));
     }
 }
