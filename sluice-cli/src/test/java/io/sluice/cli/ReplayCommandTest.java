@@ -49,6 +49,28 @@ class ReplayCommandTest {
     }
 
     @Test
+    void comparesAllFivePoliciesOutOfTheBox() throws Exception {
+        Path out = dir.resolve("five");
+        Run r = replay("--rate", "2", "--duration", "60s", "--input-tokens", "800", "--output-tokens", "40",
+                "--prefix-groups", "4", "--prefix-tokens", "1024", "--prefix-share", "0.9", "--turns", "3",
+                "--think-time", "5s", "--fleet", "2xa100-80g-llama3-8b", "--policies",
+                "round-robin,least-connections,llm-d,sglang-cache-aware,inference", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("round-robin", "least-connections", "llm-d", "sglang-cache-aware", "inference",
+                "queued");
+        // Every inference policy completed every request: none was shed for want of metrics.
+        String json = Files.readString(out.resolve("report.json"));
+        assertThat(json).contains("\"name\" : \"inference\"", "\"queued\"");
+        assertThat(json).doesNotContain("\"completed\" : 0,");
+        java.util.List<String> rows = r.out().lines()
+                .filter(l -> l.matches("^(llm-d|sglang-cache-aware|inference) .*")).toList();
+        assertThat(rows).hasSize(3);
+        for (String line : rows) {
+            assertThat(line.split("\\s+")[2]).as(line).isEqualTo("0");   // shed
+        }
+    }
+
+    @Test
     void malformedLineIsABadInputWithItsLineNumberUnlessSkipped() throws Exception {
         Path t = trace("{\"timestamp\": 0, \"input_length\": 900, \"output_length\": 20}",
                 "{\"timestamp\": 5, \"input_length\": 900}",
