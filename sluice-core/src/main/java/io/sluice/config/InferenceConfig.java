@@ -108,7 +108,7 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
      */
     public record FlowControl(int maxQueue, Duration queueTimeout, QueueOrder order, double aging) {
         /** Default aging under {@code shortest-first}. */
-        public static final double DEFAULT_AGING = 1.0;
+        public static final double DEFAULT_AGING = 0.1;
 
         /** A queue of the default order and aging. */
         public FlowControl(int maxQueue, Duration queueTimeout) {
@@ -127,7 +127,7 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
     }
 
     /** The central queue's order when {@code flow_control.order} is absent. */
-    public static final QueueOrder DEFAULT_ORDER = QueueOrder.FAIR_FIFO;
+    public static final QueueOrder DEFAULT_ORDER = QueueOrder.SHORTEST_FIRST;
 
     /**
      * A weighted rewrite of a requested model name: {@code llama-3-8b} becomes {@code llama-3-8b-v1} nine times in

@@ -18,20 +18,22 @@ import java.util.TreeSet;
  * <p><b>Order.</b> Strict priority bands: a request of a higher band always leaves before any request of a lower
  * one. Within a band, tenants take turns (deficit round robin with a quantum of one request and a cost of one per
  * request, which is plain round robin over the tenants that have something queued), and each tenant's own requests
- * leave in arrival order. Round robin was chosen over virtual-time fair queuing because every request costs the
+ * leave in the order below. Round robin was chosen over virtual-time fair queuing because every request costs the
  * same unit here (the servers are saturated and admit one request per freed slot), so both give equal shares, and
  * round robin is O(1) with no clock arithmetic: two tenants sending 10:1 each get half of the dispatches while both
  * are backlogged. A client that sends more simply waits longer; it cannot crowd out a smaller tenant.
  *
- * <p><b>Order within a tenant</b> ({@code flow_control.order}). {@code fair-fifo} (the default): arrival order.
- * {@code shortest-first}: the request with the least predicted prefill leaves first, with aging so that nothing
- * starves: a request's effective cost is its predicted prefill in seconds (the {@code cost} given to
+ * <p><b>Order within a tenant</b> ({@code flow_control.order}). {@code fair-fifo}: arrival order.
+ * {@code shortest-first} (the default): the request with the least predicted prefill leaves first, with aging so
+ * that nothing starves: a request's effective cost is its predicted prefill in seconds (the {@code cost} given to
  * {@link #submit(Object, int, String, double, Dispatcher)}) minus {@code flow_control.aging} times the seconds it
  * has waited. Because every queued request ages at the same rate, this order never changes while requests wait, so
  * it is kept as a static key {@code cost + aging × enqueue time} (ties in arrival order). The bound that follows: a
  * request of cost {@code c} can be overtaken only by requests of its tenant and band that arrive less than
  * {@code c / aging} seconds after it. Priority bands, tenant turns, time-outs and refusals are the same in both
- * orders; only the order inside one tenant's queue of one band changes.
+ * orders; only the order inside one tenant's queue of one band changes. Requests of equal cost (or submitted
+ * without one) leave in arrival order under both. Why shortest-first is the default, with the replay numbers for
+ * it: {@code docs/inference.md}, "Flow control".
  *
  * <p><b>Refusals.</b> A <em>sheddable</em> request (negative priority) that arrives while the pool is saturated is
  * refused at once ({@link ShedReason#SHEDDABLE}: answer 429 or 503 at once, it was sent knowing it might be dropped).

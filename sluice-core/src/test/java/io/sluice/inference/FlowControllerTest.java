@@ -192,7 +192,8 @@ class FlowControllerTest {
 
     @Test
     void fairFifoIgnoresTheCost() {
-        FlowController<Req> q = queue(100, Duration.ofSeconds(30));
+        FlowController<Req> q = FlowController.of("llm", new InferenceConfig.FlowControl(100, Duration.ofSeconds(30),
+                InferenceConfig.QueueOrder.FAIR_FIFO, 1.0), clock, (r, reason, after) -> refused.add(r.name()));
         q.submit(new Req("long", 0, "t"), 0, "t", 5.0, this::place);
         q.submit(new Req("short", 0, "t"), 0, "t", 0.1, this::place);
         capacity = 2;

@@ -145,7 +145,7 @@ final class PolicyRun implements EngineListener {
         this.fleet = routing.fleet().orElse(null);
         InferenceConfig inference = poolConfig.inference().orElseGet(InferenceConfig::defaults);
         this.flow = fleet == null ? null
-                : FlowController.of("replay", inference.flowControl(), clock, this::refused);
+                : FlowController.of("replay", flowControl(policy, inference.flowControl()), clock, this::refused);
         boolean warmup = !config.faults().warmup().isZero();
         this.pool = Pool.of("replay", routing.balancer(), EndpointSet.Options.DEFAULT, clock, warmup,
                 poolConfig.endpoints(), Optional.empty());
@@ -159,6 +159,15 @@ final class PolicyRun implements EngineListener {
         this.series = new LoadSeries(n);
         this.endpointRequests = new long[n];
         this.defaultModel = servers.get(0).model().servedName();
+    }
+
+    /**
+     * The central queue of a policy: the baselines queue first come, first served (llm-d's flow control orders
+     * each flow by arrival; the SGLang router never queues), whatever {@code flow_control.order} says.
+     */
+    static InferenceConfig.FlowControl flowControl(String policy, InferenceConfig.FlowControl configured) {
+        return policy.equals("inference") ? configured : new InferenceConfig.FlowControl(configured.maxQueue(),
+                configured.queueTimeout(), InferenceConfig.QueueOrder.FAIR_FIFO, configured.aging());
     }
 
     /** The pool as the proxy would read it from YAML, so every policy gets its documented defaults. */
@@ -281,7 +290,7 @@ final class PolicyRun implements EngineListener {
         }
         // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
         Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
-        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), dispatcher);
+        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), prefillSeconds(r), dispatcher);
         switch (o) {
             case QUEUED -> queued++;
             case SHED_SHEDDABLE -> {
@@ -294,6 +303,11 @@ final class PolicyRun implements EngineListener {
             }
             case DISPATCHED -> { }
         }
+    }
+
+    /** The request's predicted prefill for the central queue's order: its prompt at the fleet's prefill rate. */
+    private double prefillSeconds(TraceRequest r) {
+        return r.promptTokens() / fleet.prefillTokensPerSecond();
     }
 
     private Member select(Pending p) {

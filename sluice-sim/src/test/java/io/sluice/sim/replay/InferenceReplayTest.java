@@ -147,4 +147,17 @@ class InferenceReplayTest {
         }
         return tree;
     }
+
+    @Test
+    void theBaselinesQueueFirstComeFirstServedInferenceAsConfigured() {
+        InferenceConfig.FlowControl configured = InferenceConfig.defaults().flowControl();
+        assertThat(configured.order()).isEqualTo(InferenceConfig.QueueOrder.SHORTEST_FIRST);
+        assertThat(PolicyRun.flowControl("inference", configured)).isEqualTo(configured);
+        for (String baseline : List.of("llm-d", "sglang-cache-aware")) {
+            InferenceConfig.FlowControl f = PolicyRun.flowControl(baseline, configured);
+            assertThat(f.order()).as(baseline).isEqualTo(InferenceConfig.QueueOrder.FAIR_FIFO);
+            assertThat(f.maxQueue()).isEqualTo(configured.maxQueue());
+            assertThat(f.queueTimeout()).isEqualTo(configured.queueTimeout());
+        }
+    }
 }
