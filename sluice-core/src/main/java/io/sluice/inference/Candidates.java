@@ -54,6 +54,12 @@ final class Candidates {
     final double[] kv;
     final int[] waiting;
     final boolean[] saturated;
+    /** Over the balance cap: far more requests in flight than the fleet's mean (see {@code InferenceScheduler}). */
+    final boolean[] overloaded;
+    /** Requests in flight: the larger of the data plane's count and the fleet state's own. */
+    final int[] inFlight;
+    /** True while {@link #overloaded} excludes servers in the current decision. */
+    boolean capped;
     final double[] score;
     int[] bySlot = new int[64];
 
@@ -92,6 +98,8 @@ final class Candidates {
         kv = new double[size];
         waiting = new int[size];
         saturated = new boolean[size];
+        overloaded = new boolean[size];
+        inFlight = new int[size];
         score = new double[size];
     }
 

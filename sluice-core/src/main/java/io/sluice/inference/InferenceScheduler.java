@@ -76,6 +76,19 @@ final class InferenceScheduler extends InferencePolicy {
      * multi-turn workload lose its cache and collapse just past the knee; 4 and 6 behave alike.
      */
     static final double RECOMPUTE_WEIGHT = 4;
+    /**
+     * The balance cap: a server with more requests in flight than {@code (1 + BALANCE_SLACK) × the mean +
+     * BALANCE_MARGIN} takes no new request while another server can. The cost sees prefill only; decode load does
+     * not slow a prefill much but slows every token of every request on the server, so a server that keeps winning
+     * on a hot prefix would otherwise pile up running requests (in replay, one system prompt shared by all
+     * requests: max/mean load 2.0, end-to-end latency 3.5× round-robin's, less throughput). The slack keeps the
+     * time-averaged imbalance under 1.5 while leaving room for affinity; the margin keeps the cap from binding at
+     * low load, where a few requests more are harmless. Same idea as SGLang's imbalance threshold (64 requests and
+     * 1.5×), with bounds that bind before a server is tens of seconds behind.
+     */
+    static final double BALANCE_SLACK = 0.4;
+    /** See {@link #BALANCE_SLACK}. */
+    static final double BALANCE_MARGIN = 2;
 
     private final int satQueue;
     private final double satKv;
@@ -125,6 +138,7 @@ final class InferenceScheduler extends InferencePolicy {
         double owedSum = 0;
         double owedMax = 0;
         int feasible = 0;
+        long loadSum = 0;
         double gapBase = f.serviceNanos() / 1e9 * rate;
         for (int i = 0; i < c.size; i++) {
             if (!c.feasible[i]) {
@@ -169,6 +183,9 @@ final class InferenceScheduler extends InferencePolicy {
                 time += LORA_LOAD_SECONDS * rate;
             }
             c.ttft[i] = time;
+            int load = Math.max(c.members[i].load().activeRequests(), s.inFlight);
+            c.inFlight[i] = load;
+            loadSum += load;
             owedSum += owed;
             owedMax = Math.max(owedMax, owed);
             feasible++;
@@ -179,22 +196,34 @@ final class InferenceScheduler extends InferencePolicy {
         // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
         // fleet.
         double congestion = RECOMPUTE_WEIGHT * (feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum);
+        // The balance cap: servers far above the mean in flight take no more while others can.
+        double cap = feasible == 0 ? 0 : (double) loadSum / feasible * (1 + BALANCE_SLACK) + BALANCE_MARGIN;
         double best = Double.MAX_VALUE;
+        double bestCapped = Double.MAX_VALUE;
         int open = 0;
+        c.capped = false;
         for (int i = 0; i < c.size; i++) {
             if (c.feasible[i]) {
                 double cost = c.ttft[i] + congestion * c.uncached[i];
                 c.cost[i] = cost;
+                c.overloaded[i] = c.inFlight[i] > cap;
                 if (!c.saturated[i]) {
                     open++;
                 }
                 if (open(c, i)) {
                     best = Math.min(best, cost);
+                    if (!c.overloaded[i]) {
+                        bestCapped = Math.min(bestCapped, cost);
+                    }
                 }
             }
         }
         if (open == 0) {
             throw NoEndpointException.of(NoEndpointException.Reason.SATURATED);
+        }
+        c.capped = bestCapped != Double.MAX_VALUE;
+        if (c.capped) {
+            best = bestCapped;
         }
 
         // The load guard: only servers nearly as fast as the fastest may win on affinity.
@@ -258,6 +287,6 @@ final class InferenceScheduler extends InferencePolicy {
      * without its prefix: the fleet then computes prefixes again exactly when it has no capacity to spare.
      */
     private static boolean open(Candidates c, int i) {
-        return !c.saturated[i] || c.matched[i] > 0;
+        return (!c.saturated[i] || c.matched[i] > 0) && !(c.capped && c.overloaded[i]);
     }
 }

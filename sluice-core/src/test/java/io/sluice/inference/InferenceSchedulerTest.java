@@ -131,6 +131,28 @@ class InferenceSchedulerTest {
     }
 
     @Test
+    void aHotPrefixDoesNotPileRunningRequestsOntoItsHolder() {
+        Fleet f = new Fleet("inference", 4);
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        InferenceExchange warm = InferenceExchange.of(Fleet.request(1, 500, 1, 502));
+        int holder = f.pick(warm);
+        settle(f, warm);
+        int[] count = new int[4];
+        for (int i = 0; i < 20; i++) {
+            // Prefill done at once (first token reported), then the request keeps decoding: in flight, no backlog.
+            InferenceExchange x = InferenceExchange.of(Fleet.request(1, 500, 100 + i, 502));
+            int e = f.pick(x);
+            f.members.get(e).load().requestStarted();
+            x.firstToken(f.clock.nanoTime());
+            count[e]++;
+        }
+        // 8,000 cached tokens would keep every request on the holder; the balance cap (1.4 × mean + 2) stops it.
+        assertThat(count[holder]).isGreaterThanOrEqualTo(count[(holder + 1) % 4]).isBetween(5, 9);
+        assertThat(java.util.Arrays.stream(count).filter(n -> n > 0).count()).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
     void aFullCacheWithoutAQueueIsNotSaturation() {
         Fleet f = new Fleet("inference", 2);
         f.publishAll(0, 80, 0.95);
