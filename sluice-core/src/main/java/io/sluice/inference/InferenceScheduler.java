@@ -183,7 +183,8 @@ final class InferenceScheduler extends InferencePolicy {
                 time += LORA_LOAD_SECONDS * rate;
             }
             c.ttft[i] = time;
-            int load = Math.max(c.members[i].load().activeRequests(), s.inFlight);
+            // In flight: the router's own count when the data plane reports ends, else the data plane's.
+            int load = ledger ? s.inFlight : c.members[i].load().activeRequests();
             c.inFlight[i] = load;
             loadSum += load;
             owedSum += owed;
