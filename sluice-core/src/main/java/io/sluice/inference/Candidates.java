@@ -56,7 +56,7 @@ final class Candidates {
     final boolean[] saturated;
     /** Over the balance cap: far more requests in flight than the fleet's mean (see {@code InferenceScheduler}). */
     final boolean[] overloaded;
-    /** Requests in flight: the larger of the data plane's count and the fleet state's own. */
+    /** Requests in flight (the fleet state's own count with feedback, else the data plane's). */
     final int[] inFlight;
     /** True while {@link #overloaded} excludes servers in the current decision. */
     boolean capped;

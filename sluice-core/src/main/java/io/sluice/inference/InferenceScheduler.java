@@ -56,6 +56,9 @@ import java.util.random.RandomGenerator;
  * unit, per request. The cost form follows NVIDIA Dynamo's KV router (prefill blocks to compute plus decode load
  * per worker); the congestion weight, the admission term and the band are Sluice's.
  *
+ * <p>The <b>balance cap</b> ({@link #BALANCE_SLACK}): a server with more than 1.4 × the mean in flight + 2 takes
+ * no new request while another server can, so a hot prefix cannot pile decode load onto its holders.
+ *
  * <p><b>4. Scores and pick.</b> Among the eligible, a weighted sum of scores in [0, 1] ({@code scorers}):
  * {@code estimated_ttft} (best cost ÷ cost), {@code prefix} (share of the prompt cached), {@code queue}
  * (waiting, min-max normalised as llm-d does), {@code kv_cache} (1 − KV use), {@code lora} (1 resident, ½ free
@@ -183,7 +186,8 @@ final class InferenceScheduler extends InferencePolicy {
                 time += LORA_LOAD_SECONDS * rate;
             }
             c.ttft[i] = time;
-            int load = Math.max(c.members[i].load().activeRequests(), s.inFlight);
+            // In flight: the router's own count when the data plane reports ends, else the data plane's.
+            int load = ledger ? s.inFlight : c.members[i].load().activeRequests();
             c.inFlight[i] = load;
             loadSum += load;
             owedSum += owed;
