@@ -69,7 +69,7 @@ class FailoverIT {
                     health_check: { type: http, path: /health, interval: %dms, unhealthy_interval: %dms,
                                     timeout: 400ms, healthy_threshold: %d, unhealthy_threshold: %d }
                     outlier_detection: { consecutive_gateway_errors: 3, base_ejection: 500ms, max_ejection_percent: 34 }
-                    retries: { attempts: 3, backoff_base: 2ms, backoff_max: 10ms }
+                    retries: { attempts: 3, backoff_base: 2ms, backoff_max: 10ms, min_concurrent: 4 }
                 """.formatted(a.address(), b.address(), c.address(), intervalMillis, unhealthyIntervalMillis,
                      healthyThreshold, unhealthyThreshold)))) {
             sluice.awaitReady();
@@ -103,7 +103,10 @@ class FailoverIT {
                 print("kill -9 one of three", r, retries, String.format("out_of_rotation_ms=%.0f "
                         + "health_down_ms=%.0f back_after_restart_ms=%.0f", outOfRotation, healthDown, returned));
 
-                assertThat(r.failed()).as("failed client requests %s", r.failures()).isZero();
+                // The budget admits a retry for each of the 4 clients at once (min_concurrent: 4): with the
+                // default 3, a fourth request caught by the kill on a slow machine was refused its retry.
+                assertThat(r.failed()).as("failed client requests %s, retry budget refusals %.0f", r.failures(),
+                        sluice.metric("sluice_retry_budget_exhausted_total", "pool=\"web\"")).isZero();
                 assertThat(r.connectionsLost()).isZero();
                 assertThat(retries).as("requests caught by the kill were retried").isPositive();
                 long bound = intervalMillis * unhealthyThreshold;
