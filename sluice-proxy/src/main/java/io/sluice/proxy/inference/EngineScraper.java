@@ -41,8 +41,9 @@ import tools.jackson.databind.json.JsonMapper;
  * reading goes stale and is no longer trusted) and counts in {@code sluice_inference_scrape_errors_total}.
  *
  * <p>Because each tick reads the pools' members afresh, endpoints added or removed by a reload or the admin API are
- * scraped or dropped from the next tick on. After every reading, and at every tick, the pool's central queue is
- * given the chance to dispatch (capacity may have freed) and to refuse requests that waited too long.
+ * scraped or dropped from the next tick on. After every reading the pool's central queue may release as many
+ * requests as the endpoint's engine queue is below {@code saturation.queue}; at every tick it refuses requests that
+ * waited too long.
  *
  * <p>A pool that configures no model names has each endpoint's models discovered from {@code GET /v1/models} every
  * {@value #DISCOVERY_SECONDS} s.
@@ -138,7 +139,7 @@ public final class EngineScraper implements AutoCloseable {
                 if (pool.discoversModels()) {
                     pool.retainDiscovered(present);
                 }
-                pool.dispatchQueued();
+                pool.expireQueued();
             }
             targets.keySet().retainAll(seen);
         } catch (RuntimeException e) {
@@ -167,7 +168,7 @@ public final class EngineScraper implements AutoCloseable {
                 return;
             }
             pool.fleet().publish(address, reading);
-            pool.dispatchQueued();
+            pool.dispatchQueued(pool.freeQueueSlots(address));
         });
     }
 

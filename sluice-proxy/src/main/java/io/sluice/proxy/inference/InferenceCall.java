@@ -308,7 +308,7 @@ public final class InferenceCall {
             // The client left while the pick was on its way: give the booking back.
             state = State.DONE;
             exchange.finished(now);
-            pool.dispatchQueued();
+            pool.dispatchQueued(1);
             return;
         }
         metrics.inferenceQueueWait(pool.name(), now - queuedAtNanos);
@@ -375,6 +375,7 @@ public final class InferenceCall {
             return;
         }
         boolean ok = status / 100 == 2;
+        boolean held = s == State.SENT;
         if (ok && !firstToken && s == State.SENT) {
             firstToken(now);
         }
@@ -385,6 +386,7 @@ public final class InferenceCall {
             long completion = usage != null && usage[1] >= 0 ? usage[1] : 0;
             metrics.inferenceTokens(pool.name(), modelLabel, prompt, completion);
         }
-        pool.dispatchQueued();
+        // The request held a place on an endpoint: one queued request may take it.
+        pool.dispatchQueued(held ? 1 : 0);
     }
 }
