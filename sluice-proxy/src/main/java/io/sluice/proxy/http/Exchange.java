@@ -61,16 +61,11 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     private TryAdmission admission;
     private UpstreamConnection upstream;
     private RetryState retries;
-    private RequestReplay replay;
+    private final RequestBody body;
     /** True once the current try's request head reached its connection's socket. */
     private boolean headSent;
-    private boolean continueSent;
     private ScheduledFuture<?> backoff;
     private boolean connected;
-    private final boolean bodyless;
-    private boolean requestEnded;
-    private boolean bodyStarted;
-    private boolean upstreamNeedsFlush;
     private boolean clientNeedsFlush;
     private long lastActivityNanos;
     private long requestSentNanos = -1;
@@ -91,9 +86,6 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     private String error = "";
     /** The inference side of a request to a pool with an inference policy, or null. */
     private InferenceCall inference;
-    /** The length of a body read whole before forwarding (inference), sent with a Content-Length; else -1. */
-    private long forwardLength = -1;
-    private long bytesIn;
     private long bytesOut;
 
     Exchange(Http1ServerHandler client, Http1Head request) {
@@ -104,8 +96,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         this.lastActivityNanos = startNanos;
         this.startMillis = listener.clock().currentTimeMillis();
         this.clientKeepAlive = request.keepAlive();
-        this.bodyless = !request.chunked() && request.contentLength() <= 0;
-        this.requestEnded = bodyless;
+        this.body = new RequestBody(client, request);
         this.grpc = GrpcStatus.isGrpc(request.get("content-type").orElse(null));
         this.upgradeRequested = ForwardedHeads.upgrade(request).isPresent();
     }
@@ -146,14 +137,14 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         admission = new TryAdmission(this, pool, pick, listener.connector(), client.ctx().channel());
         retries = new RetryState(pool, listener.metrics(), request.method());
         long limit = pool.retryPolicy().maxBodyBuffer();
-        replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
+        body.keepForRetries(limit, pool.maxAttempts() > 1);
         if (pool.inference().isPresent() && InferenceCall.applies(request.method(), target.path())) {
             inference = InferenceCall.start(pool.inference().get(), this, pick, listener.metrics(), target.path(),
                     request.contentLength(), request::get).orElse(null);
-            if (inference != null && bodyless) {
+            if (inference != null && body.bodyless()) {
                 inference.bodyEnd();
             } else if (inference != null) {
-                sendContinue();
+                body.sendContinue();
                 client.releaseRequestBody();
             }
             return;
@@ -167,7 +158,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (finished) {
             return;
         }
-        if (bodyStarted && !replay.intact()) {
+        if (!body.replayable()) {
             // Defensive: the client is held while no try runs, so this cannot happen unless a chunk slipped in.
             respondError(502, "the request body could not be sent again", "upstream_reset");
             return;
@@ -199,14 +190,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     }
 
     @Override
-    public void forwardBody(ByteBuf body) {
-        replay.release();
-        replay = new RequestReplay(Long.MAX_VALUE, true);
-        forwardLength = body.readableBytes();
-        replay.add(body);
-        body.release();
-        bodyStarted = true;
-        requestEnded = true;
+    public void forwardBody(ByteBuf whole) {
+        body.readWhole(whole);
     }
 
     @Override
@@ -238,39 +223,18 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         c.lease(this, request.method().equals("HEAD"));
         ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, target.originTarget(),
                 target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated,
-                forwardLength);
+                body.wholeLength());
         Channel up = c.channel();
         up.write(head).addListener(w -> {
             if (w.isSuccess() && upstream == c) {
                 headSent = true;
             }
         });
-        upstreamNeedsFlush = true;
         lastActivityNanos = client.now();
-        if (bodyStarted) {
-            // A retry: send the body read so far again before streaming the rest.
-            replay.writeTo(up, forwardLength < 0 && request.chunked());
-        }
-        if (requestEnded) {
-            if (!bodyless) {
-                writeRequestEnd(up, replay.trailersForWrite());
-            }
+        if (body.attach(up)) {
             requestFullySent();
         } else {
-            sendContinue();
-            client.releaseRequestBody();
             clientReadComplete();
-        }
-    }
-
-    /** Answers {@code Expect: 100-continue} once, when Sluice is ready to read the body. */
-    private void sendContinue() {
-        if (request.expectContinue() && !continueSent) {
-            continueSent = true;
-            ByteBuf cont = client.ctx().alloc().buffer(32);
-            Http1Writer.statusLine(cont, 100);
-            Http1Writer.endHead(cont);
-            client.ctx().writeAndFlush(cont, client.ctx().voidPromise());
         }
     }
 
@@ -289,18 +253,13 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     private void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
         Member failedMember = admission.member();
         TryOutcomes.failed(pool, failedMember, Optional.of(failure), admission.tryStartNanos(), client.now());
-        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, bodyReplayable());
+        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, body.replayable());
         abandonTry();
         if (retry) {
             retryElsewhere(failedMember);
         } else {
             respondError(code, reason, metricReason);
         }
-    }
-
-    /** True if the whole request can be sent again: no body, none of it read yet, or all of it kept. */
-    private boolean bodyReplayable() {
-        return bodyless || !bodyStarted || replay.intact();
     }
 
     /** Lets go of the current try: its connection (closed, never reused), its request units and its load count. */
@@ -312,7 +271,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         }
         connected = false;
         headSent = false;
-        upstreamNeedsFlush = false;
+        body.detach();
         requestSentNanos = -1;
         admission.endTry();
     }
@@ -337,73 +296,35 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             content.release();
             return;
         }
-        bodyStarted = true;
-        int n = content.readableBytes();
-        bytesIn += n;
         lastActivityNanos = client.now();
         if (inference != null && inference.reading()) {
+            body.counted(content.readableBytes());
             inference.body(content);
             return;
         }
-        replay.add(content);
-        if (!connected) {
-            // Between tries: kept in the replay buffer if it fits, else the request can no longer be retried.
-            content.release();
-            return;
-        }
-        Channel up = upstream.channel();
-        if (request.chunked()) {
-            up.write(Http1Writer.chunkHeader(up.alloc(), n), up.voidPromise());
-            up.write(content, up.voidPromise());
-            up.write(Http1Writer.crlf(), up.voidPromise());
-        } else {
-            up.write(content, up.voidPromise());
-        }
-        upstreamNeedsFlush = true;
-        if (!up.isWritable()) {
-            client.setReading(false);
-        }
+        body.chunk(content);
     }
 
     void requestEnd(ByteBuf trailers) {
-        if (bodyless) {
+        if (body.bodyless()) {
             // Already complete when the head arrived.
             trailers.release();
             return;
         }
-        requestEnded = true;
         if (inference != null && inference.reading()) {
             // Trailers of a body read whole are not forwarded: it is sent with a Content-Length.
             trailers.release();
+            body.endedWhole();
             inference.bodyEnd();
             return;
         }
-        if (replay != null) {
-            replay.end(trailers);
+        if (body.end(trailers)) {
+            requestFullySent();
         }
-        if (!connected) {
-            trailers.release();
-            return;
-        }
-        writeRequestEnd(upstream.channel(), trailers);
-        requestFullySent();
-    }
-
-    /** Writes the end of a chunked body (the last chunk and trailers); releases the trailers. */
-    private void writeRequestEnd(Channel up, ByteBuf trailers) {
-        if (forwardLength < 0 && request.chunked()) {
-            if (trailers.isReadable()) {
-                up.write(Http1Writer.lastChunk(up.alloc(), trailers), up.voidPromise());
-            } else {
-                up.write(Http1Writer.lastChunk(), up.voidPromise());
-            }
-        }
-        trailers.release();
     }
 
     private void requestFullySent() {
-        upstreamNeedsFlush = false;
-        upstream.channel().flush();
+        body.flushAll();
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
         if (!responseStarted) {
@@ -412,10 +333,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     }
 
     void clientReadComplete() {
-        if (upstreamNeedsFlush && upstream != null) {
-            upstreamNeedsFlush = false;
-            upstream.channel().flush();
-        }
+        body.flush();
     }
 
     void clientWritabilityChanged(boolean writable) {
@@ -426,7 +344,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
 
     @Override
     public void upstreamWritabilityChanged(boolean writable) {
-        if (!requestEnded || tunnel) {
+        if (!body.ended() || tunnel) {
             client.setReading(writable);
         }
     }
@@ -475,7 +393,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         status = s;
         responseHeadNanos = client.now();
         TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
-        if (retries.retryAfter(s, admission.tries(), bodyReplayable())) {
+        if (retries.retryAfter(s, admission.tries(), body.replayable())) {
             // Not forwarded: the rest of this response is dropped, the request goes to another endpoint.
             Member answered = member;
             TryOutcomes.failed(pool, answered, Optional.empty(), admission.tryStartNanos(), responseHeadNanos);
@@ -488,14 +406,14 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             retryElsewhere(answered);
             return;
         }
-        replay.release();
+        body.releaseReplay();
         if (inference != null) {
             inference.responseHead(s, head.get("content-type"));
         }
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         framing = ForwardedHeads.Framing.of(request, head);
-        if (framing == ForwardedHeads.Framing.CLOSE || !requestEnded || listener.draining()) {
+        if (framing == ForwardedHeads.Framing.CLOSE || !body.ended() || listener.draining()) {
             clientKeepAlive = false;
         }
         ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
@@ -513,7 +431,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         status = 101;
         responseHeadNanos = client.now();
         TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
-        replay.release();
+        body.releaseReplay();
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         tunnel = true;
@@ -747,7 +665,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         status = code;
         error = reason;
         listener.metrics().proxyError(listener.name(), metricReason);
-        boolean keepAlive = clientKeepAlive && requestEnded && !listener.draining();
+        boolean keepAlive = clientKeepAlive && body.ended() && !listener.draining();
         clientKeepAlive = keepAlive;
         String id = requestId == null ? RequestIds.generate() : requestId;
         if (grpc) {
@@ -790,7 +708,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (admission != null) {
             admission.stopWaiting();
             retries.release();
-            replay.release();
+            body.releaseReplay();
         }
         if (upstream != null) {
             // A pool at its connection limit with requests waiting: free the connection for them.
@@ -821,7 +739,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         int tries = admission == null ? 0 : admission.tries();
         listener.accessLog().ifPresent(log -> log.log(new AccessRecord(startMillis, listener.name(),
                 client.clientAddress(), request.method(), request.target(), target == null ? "" : target.authority(),
-                status, bytesIn, bytesOut, now - startNanos, headLatency, poolName, endpoint, tries,
+                status, body.bytes(), bytesOut, now - startNanos, headLatency, poolName, endpoint, tries,
                 requestId == null ? "" : requestId, error, request.get("user-agent").orElse(""))));
         request.release();
         client.exchangeFinished(this, complete && clientKeepAlive);
