@@ -6,21 +6,26 @@
 # client (io.sluice.bench.load.TtftLoad in sluice-bench/target/benchmarks.jar) streams chat completions with
 # PROMPT_BYTES prompts (distinct; half of each is one of 8 shared system prompts) and measures TTFT to the first SSE
 # data chunk. "direct" spreads its connections over the sims (connection i to sim i mod SIMS); "sluice" sends
-# everything to Sluice, which balances with POLICY. Runs alternate direct/sluice, sluice/direct, ... for ROUNDS
-# rounds, each with its own warm-up; the difference is taken within each round and the median over rounds printed.
+# everything to Sluice, which balances with POLICY.
 #
-# Two loads, each with CONCURRENCY connections:
+# PAIRED=1 (the default): each run drives both arms at once from one client, each arm with its own CONCURRENCY
+# connections and histograms, so that direct and Sluice see the same background load of this shared machine (and
+# share the sims' queues). PAIRED=0: direct and Sluice run one after the other, alternating the order every round.
+# Each of ROUNDS rounds has its own warm-up; the difference is taken within each round, the median over rounds
+# printed.
+#
+# Two loads:
 #   closed   every connection sends its next request as soon as the last one ended (the machine saturates: TTFT
-#            is mostly queueing, and what Sluice costs shows as lower throughput and longer queues)
-#   open     RATE requests/s in total, spread over the same connections (0 skips it): TTFT without saturation, the
-#            latency of the extra hop itself
+#            is mostly queueing in the sims, and what Sluice costs shows as longer queues)
+#   open     RATE requests/s per arm, spread over the same connections (0 skips it): TTFT without saturation,
+#            the latency of the extra hop itself
 #
 # Cores (PIN=1, the default, on >= 2 cores): Sluice runs on the last core with IO_THREADS event loops; the sims and
 # the client share the others, so "direct" and "sluice" have the same cores for the sims and client and Sluice
 # does not take CPU from them (in a deployment the router has its own cores). PIN=0 shares everything.
 #
-# Knobs: SIMS (4), CONCURRENCY (150), RATE (100), PROMPT_BYTES (225280), MAX_TOKENS (4), WARMUP (5s),
-# DURATION (10s), ROUNDS (3), IO_THREADS (1), POLICY (auto: inference if this build has it, else least-connections),
+# Knobs: SIMS (4), CONCURRENCY (150), RATE (100), PAIRED (1), PROMPT_BYTES (225280), MAX_TOKENS (4), WARMUP (5s),
+# DURATION (10s), ROUNDS (5), IO_THREADS (1), POLICY (auto: inference if this build has it, else least-connections),
 # PIN (1), SLUICE_JAR, BENCH_JAR, SLUICE_JAVA_OPTS, SIM_JAVA_OPTS, CLIENT_JAVA_OPTS, RESULTS (file for the markdown
 # table), KEEP_TMP. Defaults take about 4 minutes.
 #
@@ -35,10 +40,11 @@ PROMPT_BYTES=${PROMPT_BYTES:-225280}
 MAX_TOKENS=${MAX_TOKENS:-4}
 WARMUP=${WARMUP:-5s}
 DURATION=${DURATION:-10s}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 IO_THREADS=${IO_THREADS:-1}
 POLICY=${POLICY:-auto}
 PIN=${PIN:-1}
+PAIRED=${PAIRED:-1}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
 BENCH_JAR=${BENCH_JAR:-$ROOT/sluice-bench/target/benchmarks.jar}
 SLUICE_JAVA_OPTS=${SLUICE_JAVA_OPTS:-"-Xms512m -Xmx512m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled"}
@@ -134,12 +140,13 @@ done
 
 # ---------------------------------------------------------------- Sluice
 PROXY_PORT=$(free_port)
+ADMIN_PORT=$(free_port)
 write_config() {
     local policy=$1
     cat >"$TMP/sluice.yaml" <<EOF
 io_threads: $IO_THREADS
 access_log: { path: off }
-admin: { enabled: false }
+admin: { address: 127.0.0.1:$ADMIN_PORT }
 listeners:
   - name: llm
     address: 127.0.0.1:$PROXY_PORT
@@ -166,25 +173,38 @@ java -jar "$SLUICE_JAR" validate -c "$TMP/sluice.yaml" >"$TMP/validate.out" 2>&1
 # shellcheck disable=SC2086
 "${PROXY_PIN[@]}" java $SLUICE_JAVA_OPTS -jar "$SLUICE_JAR" run -c "$TMP/sluice.yaml" >"$TMP/sluice.out" 2>&1 &
 PIDS+=($!)
+SLUICE_PID=$!
 wait_port "$PROXY_PORT" sluice
+wait_port "$ADMIN_PORT" sluice
+CLK_TCK=$(getconf CLK_TCK)
+# Responses Sluice has sent, and its CPU time in microseconds (user + system, all threads).
+sluice_requests() {
+    curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^sluice_requests_total/ {s += $NF} END {printf "%d", s}'
+}
+sluice_cpu_us() { awk -v t="$CLK_TCK" '{printf "%d", ($14 + $15) * 1e6 / t}' "/proc/$SLUICE_PID/stat"; }
 SLUICE_URL="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
 
 # ---------------------------------------------------------------- loads
-# Runs the client; prints its RESULT line (key=value pairs, TTFT in ms).
+# Runs the client; prints its RESULT lines (key=value pairs, TTFT in ms), one per arm. Arguments: label, URLs,
+# rate, warm-up, window, and for a paired run the second arm's label and URLs.
 load() {
-    local label=$1 urls=$2 rate=$3 warmup=${4:-$WARMUP} duration=${5:-$DURATION} out
+    local label=$1 urls=$2 rate=$3 warmup=$4 duration=$5 label_b=${6:-} urls_b=${7:-} out
+    local pair=()
+    [[ -n $urls_b ]] && pair=(--label-b "$label_b" --url-b "$urls_b")
     # shellcheck disable=SC2086
     out=$("${LOAD_PIN[@]}" java $CLIENT_JAVA_OPTS -cp "$BENCH_JAR" io.sluice.bench.load.TtftLoad --label "$label" \
-        --url "$urls" --concurrency "$CONCURRENCY" --rate "$rate" --prompt-bytes "$PROMPT_BYTES" \
+        --url "$urls" "${pair[@]}" --concurrency "$CONCURRENCY" --rate "$rate" --prompt-bytes "$PROMPT_BYTES" \
         --max-tokens "$MAX_TOKENS" --warmup "$warmup" --duration "$duration" 2>&1) || {
         log "$label: the client reported errors:"; grep -v SLF4J <<<"$out" >&2; }
     grep -v SLF4J <<<"$out" | grep -v '^RESULT' >>"$TMP/details.txt"
     grep '^RESULT' <<<"$out" || { log "no result from $label"; echo "$out" >&2; exit 1; }
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+url_of() { if [[ $1 == direct ]]; then echo "$DIRECT_URLS"; else echo "$SLUICE_URL"; fi; }
 
 log "$SIMS instant sims on ports $SIM_PORT.., Sluice (policy $POLICY, io_threads $IO_THREADS) on $PROXY_PORT; $CORES_NOTE"
-log "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load before: $LOAD_BEFORE"
 log "warming up (JIT of sims, Sluice and client)"
 load warm-sluice "$SLUICE_URL" 0 2s 8s >/dev/null
 load warm-direct "$DIRECT_URLS" 0 2s 4s >/dev/null
@@ -195,14 +215,29 @@ declare -a ROWS
 for ((r = 1; r <= ROUNDS; r++)); do
     for mode in "${MODES[@]}"; do
         rate=0; [[ $mode == open ]] && rate=$RATE
+        # The first arm alternates between rounds (it gets the first turn at the servers).
         if ((r % 2)); then order=(direct sluice); else order=(sluice direct); fi
         declare -A RES=()
-        for target in "${order[@]}"; do
-            if [[ $target == direct ]]; then urls=$DIRECT_URLS; else urls=$SLUICE_URL; fi
-            RES[$target]=$(load "$target-$mode-$r" "$urls" "$rate")
-            log "round $r $mode $target: $(cut -d' ' -f3- <<<"${RES[$target]}")"
-        done
-        ROWS+=("$mode $r ${RES[direct]// /;} ${RES[sluice]// /;}")
+        req0=$(sluice_requests); cpu0=$(sluice_cpu_us)
+        if [[ $PAIRED == 1 ]]; then
+            out=$(load "${order[0]}" "$(url_of "${order[0]}")" "$rate" "$WARMUP" "$DURATION" \
+                "${order[1]}" "$(url_of "${order[1]}")")
+            for target in direct sluice; do
+                RES[$target]=$(grep "label=$target " <<<"$out")
+            done
+        else
+            for target in "${order[@]}"; do
+                RES[$target]=$(load "$target" "$(url_of "$target")" "$rate" "$WARMUP" "$DURATION")
+            done
+        fi
+        # Sluice's CPU per request over the whole run (warm-up included): what the proxy costs, whatever the
+        # scheduling noise of a shared machine does to latency.
+        req1=$(sluice_requests); cpu1=$(sluice_cpu_us)
+        n=$((req1 - req0)); ((n > 0)) || n=1
+        cpu_per_req=$(((cpu1 - cpu0) / n))
+        for target in direct sluice; do log "round $r $mode $target: $(cut -d' ' -f3- <<<"${RES[$target]}")"; done
+        log "round $r $mode: Sluice CPU ${cpu_per_req} us per request"
+        ROWS+=("$mode $r ${RES[direct]// /;} ${RES[sluice]// /;} $cpu_per_req")
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -210,15 +245,15 @@ log "load after: $LOAD_AFTER"
 
 # ---------------------------------------------------------------- report
 {
-    echo "| load | round | direct p50 ms | direct p99 ms | direct req/s | Sluice p50 ms | Sluice p99 ms | Sluice req/s | added p50 ms | added p99 ms |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| load | round | direct p50 ms | direct p99 ms | direct req/s | Sluice p50 ms | Sluice p99 ms | Sluice req/s | added p50 ms | added p99 ms | Sluice CPU µs/req |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for row in "${ROWS[@]}"; do
-        read -r mode r d s <<<"$row"
+        read -r mode r d s cpr <<<"$row"
         d=${d//;/ }; s=${s//;/ }
         dp50=$(field " $d" p50); dp99=$(field " $d" p99); drps=$(field " $d" rps)
         sp50=$(field " $s" p50); sp99=$(field " $s" p99); srps=$(field " $s" rps)
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %+.2f | %+.2f |\n' "$mode" "$r" "$dp50" "$dp99" "$drps" \
-            "$sp50" "$sp99" "$srps" "$(echo "$sp50 - $dp50" | bc -l)" "$(echo "$sp99 - $dp99" | bc -l)"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %+.2f | %+.2f | %s |\n' "$mode" "$r" "$dp50" "$dp99" \
+            "$drps" "$sp50" "$sp99" "$srps" "$(echo "$sp50 - $dp50" | bc -l)" "$(echo "$sp99 - $dp99" | bc -l)" "$cpr"
         echo "$mode $(echo "$sp50 - $dp50" | bc -l) $(echo "$sp99 - $dp99" | bc -l)" >>"$TMP/deltas"
     done
 } >"$TMP/table.md"
@@ -234,7 +269,8 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR + 1) / 2]; els
     echo
     echo "Setup: $SIMS x sluice sim --profile instant; Sluice policy $POLICY, io_threads $IO_THREADS; $CORES_NOTE;"
     echo "concurrency $CONCURRENCY, open-loop rate $RATE req/s, prompt $PROMPT_BYTES B, max_tokens $MAX_TOKENS,"
-    echo "warm-up $WARMUP + window $DURATION per run; load average before/after: see log; after $LOAD_AFTER."
+    echo "warm-up $WARMUP + window $DURATION per run, $([[ $PAIRED == 1 ]] && echo "direct and Sluice paired in" \
+        || echo "direct and Sluice one after the other in") each run; load average $LOAD_BEFORE before, $LOAD_AFTER after."
 } >>"$TMP/table.md"
 cat "$TMP/table.md"
 if [[ -n ${RESULTS:-} ]]; then cp "$TMP/table.md" "$RESULTS"; log "table written to $RESULTS"; fi

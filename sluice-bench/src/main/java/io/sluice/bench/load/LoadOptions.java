@@ -10,27 +10,30 @@ import java.util.Objects;
  *
  * @param targets     URLs of the endpoint, e.g. {@code http://127.0.0.1:8001/v1/chat/completions}; connection i goes
  *                    to target i mod n (direct runs spread over several servers, proxied runs use one)
- * @param concurrency connections, each with at most one request in flight
- * @param rate        requests per second over all connections (open loop), or 0 for a closed loop
+ * @param targetsB    URLs of a second arm run at the same time with its own connections and histograms (empty: one
+ *                    arm), so that two setups are compared under the same conditions
+ * @param concurrency connections per arm, each with at most one request in flight
+ * @param rate        requests per second per arm (open loop; paired arms take turns), or 0 for a closed loop
  * @param warmup      time before the measured window (requests started then are not recorded)
  * @param duration    the measured window
  * @param maxRequests stop issuing after this many measured requests (0: no limit)
  * @param drain       how long responses in flight at the end may take before they count as unfinished
  * @param threads     event loops of the client
  */
-public record LoadOptions(List<URI> targets, int concurrency, double rate, Duration warmup, Duration duration,
+public record LoadOptions(List<URI> targets, List<URI> targetsB, int concurrency, double rate, Duration warmup, Duration duration,
                           long maxRequests, Duration drain, int threads) {
 
     /** Checks the fields. */
     public LoadOptions {
         targets = List.copyOf(targets);
+        targetsB = List.copyOf(targetsB);
         Objects.requireNonNull(warmup, "warmup");
         Objects.requireNonNull(duration, "duration");
         Objects.requireNonNull(drain, "drain");
         if (targets.isEmpty()) {
             throw new IllegalArgumentException("at least one target URL is needed");
         }
-        for (URI t : targets) {
+        for (URI t : concat(targets, targetsB)) {
             if (!"http".equals(t.getScheme()) || t.getHost() == null || t.getPort() < 1) {
                 throw new IllegalArgumentException("target must be http://host:port/path: " + t);
             }
@@ -50,5 +53,16 @@ public record LoadOptions(List<URI> targets, int concurrency, double rate, Durat
         if (threads < 1 || threads > concurrency) {
             throw new IllegalArgumentException("threads must be within 1..concurrency: " + threads);
         }
+    }
+
+    private static List<URI> concat(List<URI> a, List<URI> b) {
+        List<URI> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** The targets of each arm. */
+    public List<List<URI>> arms() {
+        return targetsB.isEmpty() ? List.of(targets) : List.of(targets, targetsB);
     }
 }

@@ -35,6 +35,9 @@ import org.HdrHistogram.Histogram;
  * One event loop's share of the load: {@code users} keep-alive connections, each with at most one streaming
  * request in flight, all driven from that one thread (so nothing here is shared or locked).
  *
+ * <p>A paired run has two arms (say, servers direct and the same servers through a proxy), each with its own
+ * connections and histograms, driven together so that both see the same background noise on a shared machine.
+ *
  * <p>Closed loop ({@code rate} 0): a connection sends its next request as soon as the previous response ends.
  * Open loop: requests are due every {@code 1/rate} seconds; a due request goes out on an idle connection, or waits
  * for one, and its TTFT is counted from when it was due, so a slow system is not hidden by a client that waited
@@ -48,22 +51,12 @@ final class LoadWorker {
 
     private final EventLoop loop;
     private final Transport transport;
-    private final List<URI> targets;
     private final PromptCorpus corpus;
     private final LoadOptions options;
-    private final double rate;
+    private final double rate;  // per arm
     private final long requestOffset;
-    private final User[] users;
-    private final ArrayDeque<User> idle = new ArrayDeque<>();
-    private final ArrayDeque<Long> backlog = new ArrayDeque<>();
-    final Histogram ttft = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
-    final Histogram total = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+    final Arm[] arms;
     final CompletableFuture<Void> done = new CompletableFuture<>();
-    long completed;
-    long errors;
-    long unfinished;
-    long backlogged;
-    long bytesSent;
     long stoppedAt;
     private long sent;
     private long measuredStarts;
@@ -71,35 +64,60 @@ final class LoadWorker {
     private long end;
     private long nextDue;
     private long dueInterval;
+    private int nextArm;
     private boolean stopping;
 
-    LoadWorker(EventLoop loop, Transport transport, List<URI> targets, PromptCorpus corpus, LoadOptions options,
-               int users, double rate, long requestOffset) {
+    /** One set of connections to one set of targets, with its own histograms (paired runs have two). */
+    static final class Arm {
+        final List<URI> targets;
+        final User[] users;
+        final ArrayDeque<User> idle = new ArrayDeque<>();
+        final ArrayDeque<Long> backlog = new ArrayDeque<>();
+        final Histogram ttft = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+        final Histogram total = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
+        long completed;
+        long errors;
+        long unfinished;
+        long backlogged;
+        long bytesSent;
+
+        Arm(List<URI> targets, int users) {
+            this.targets = targets;
+            this.users = new User[users];
+        }
+    }
+
+    LoadWorker(EventLoop loop, Transport transport, List<List<URI>> armTargets, PromptCorpus corpus,
+               LoadOptions options, int users, double rate, long requestOffset) {
         this.loop = loop;
         this.transport = transport;
-        this.targets = targets;
         this.corpus = corpus;
         this.options = options;
         this.rate = rate;
         this.requestOffset = requestOffset;
-        this.users = new User[users];
+        this.arms = new Arm[armTargets.size()];
+        for (int i = 0; i < arms.length; i++) {
+            arms[i] = new Arm(armTargets.get(i), users);
+        }
     }
 
-    /** Opens every connection (user i goes to target i mod targets); completes when all are connected. */
+    /** Opens every connection (user i of an arm goes to its target i mod targets); completes when all are up. */
     CompletableFuture<Void> connect(int firstUser) {
         CompletableFuture<Void> all = new CompletableFuture<>();
-        int[] left = {users.length};
-        for (int i = 0; i < users.length; i++) {
-            User u = new User(targets.get((firstUser + i) % targets.size()));
-            users[i] = u;
-            u.open().addListener(f -> loop.execute(() -> {
-                if (!f.isSuccess()) {
-                    all.completeExceptionally(new IllegalStateException("cannot connect to " + u.target + ": "
-                            + f.cause().getMessage(), f.cause()));
-                } else if (--left[0] == 0) {
-                    all.complete(null);
-                }
-            }));
+        int[] left = {arms.length * arms[0].users.length};
+        for (Arm arm : arms) {
+            for (int i = 0; i < arm.users.length; i++) {
+                User u = new User(arm, arm.targets.get((firstUser + i) % arm.targets.size()));
+                arm.users[i] = u;
+                u.open().addListener(f -> loop.execute(() -> {
+                    if (!f.isSuccess()) {
+                        all.completeExceptionally(new IllegalStateException("cannot connect to " + u.target + ": "
+                                + f.cause().getMessage(), f.cause()));
+                    } else if (--left[0] == 0) {
+                        all.complete(null);
+                    }
+                }));
+            }
         }
         return all;
     }
@@ -109,16 +127,26 @@ final class LoadWorker {
         loop.execute(() -> {
             warmEnd = warmEndNanos;
             end = endNanos;
-            for (User u : users) {
-                idle.add(u);
+            for (Arm arm : arms) {
+                for (User u : arm.users) {
+                    arm.idle.add(u);
+                }
             }
             if (rate > 0) {
-                dueInterval = Math.max(1, Math.round(1e9 / rate));
+                dueInterval = Math.max(1, Math.round(1e9 / (rate * arms.length)));
                 nextDue = startNanos;
                 tick();
             } else {
-                while (!idle.isEmpty()) {
-                    send(idle.poll(), System.nanoTime());
+                // Paired arms start interleaved, so neither gets the first turn at every server.
+                boolean more = true;
+                while (more) {
+                    more = false;
+                    for (Arm arm : arms) {
+                        if (!arm.idle.isEmpty()) {
+                            send(arm.idle.poll(), System.nanoTime());
+                            more = true;
+                        }
+                    }
                 }
             }
             loop.schedule(this::stop, Math.max(0, endNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -138,11 +166,14 @@ final class LoadWorker {
             if (nextDue >= warmEnd) {
                 measuredStarts++;
             }
-            if (idle.isEmpty()) {
-                backlog.add(nextDue);
-                backlogged++;
+            // Paired arms take turns: each gets every other due request.
+            Arm arm = arms[nextArm];
+            nextArm = (nextArm + 1) % arms.length;
+            if (arm.idle.isEmpty()) {
+                arm.backlog.add(nextDue);
+                arm.backlogged++;
             } else {
-                send(idle.poll(), nextDue);
+                send(arm.idle.poll(), nextDue);
             }
             nextDue += dueInterval;
         }
@@ -154,12 +185,13 @@ final class LoadWorker {
     }
 
     private void send(User u, long startNanos) {
+        Arm arm = u.arm;
         if (!u.channel.isActive()) {
             // The connection is gone and could not be reopened: the request fails without being sent.
             if (startNanos >= warmEnd && startNanos < end) {
-                errors++;
+                arm.errors++;
             }
-            idle.add(u);
+            arm.idle.add(u);
             return;
         }
         if (rate == 0 && startNanos >= warmEnd) {
@@ -172,20 +204,21 @@ final class LoadWorker {
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .set(HttpHeaderNames.ACCEPT, "text/event-stream")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-        bytesSent += body.readableBytes();
+        arm.bytesSent += body.readableBytes();
         u.begin(startNanos);
         u.channel.writeAndFlush(req, u.channel.voidPromise());
     }
 
     private void finished(User u, boolean ok) {
         long now = System.nanoTime();
+        Arm arm = u.arm;
         if (u.start >= warmEnd && u.start < end) {
             if (ok && u.firstData > 0) {
-                completed++;
-                ttft.recordValue(Math.max(0, (u.firstData - u.start) / 1000));
-                total.recordValue(Math.max(0, (now - u.start) / 1000));
+                arm.completed++;
+                arm.ttft.recordValue(Math.max(0, (u.firstData - u.start) / 1000));
+                arm.total.recordValue(Math.max(0, (now - u.start) / 1000));
             } else {
-                errors++;
+                arm.errors++;
             }
         }
         u.busy = false;
@@ -205,12 +238,12 @@ final class LoadWorker {
         long now = System.nanoTime();
         if (rate > 0) {
             // Requests that came due while every connection was busy go first, even after the window closed.
-            Long due = backlog.poll();
+            Long due = u.arm.backlog.poll();
             if (due != null) {
                 send(u, due);
                 return;
             }
-            idle.add(u);
+            u.arm.idle.add(u);
             if (stopping) {
                 maybeDone();
             }
@@ -219,7 +252,7 @@ final class LoadWorker {
         } else if (windowOpen(now)) {
             send(u, now);
         } else {
-            idle.add(u);
+            u.arm.idle.add(u);
             stop();
         }
     }
@@ -235,30 +268,34 @@ final class LoadWorker {
     }
 
     private void maybeDone() {
-        if (!backlog.isEmpty()) {
-            return;
-        }
-        for (User u : users) {
-            if (u.busy) {
+        for (Arm arm : arms) {
+            if (!arm.backlog.isEmpty()) {
                 return;
+            }
+            for (User u : arm.users) {
+                if (u.busy) {
+                    return;
+                }
             }
         }
         closeAll();
     }
 
     private void abandon() {
-        for (User u : users) {
-            if (u.busy) {
-                unfinished++;
-                u.busy = false;
+        for (Arm arm : arms) {
+            for (User u : arm.users) {
+                if (u.busy) {
+                    arm.unfinished++;
+                    u.busy = false;
+                }
             }
-        }
-        for (long due : backlog) {
-            if (due >= warmEnd) {
-                unfinished++;
+            for (long due : arm.backlog) {
+                if (due >= warmEnd) {
+                    arm.unfinished++;
+                }
             }
+            arm.backlog.clear();
         }
-        backlog.clear();
         closeAll();
     }
 
@@ -266,16 +303,19 @@ final class LoadWorker {
         if (done.isDone()) {
             return;
         }
-        for (User u : users) {
-            if (u.channel != null) {
-                u.channel.close();
+        for (Arm arm : arms) {
+            for (User u : arm.users) {
+                if (u.channel != null) {
+                    u.channel.close();
+                }
             }
         }
         done.complete(null);
     }
 
     /** One connection and the request on it. */
-    private final class User extends SimpleChannelInboundHandler<HttpObject> {
+    final class User extends SimpleChannelInboundHandler<HttpObject> {
+        final Arm arm;
         final URI target;
         final String path;
         final String hostHeader;
@@ -286,7 +326,8 @@ final class LoadWorker {
         long start;
         long firstData;
 
-        User(URI target) {
+        User(Arm arm, URI target) {
+            this.arm = arm;
             this.target = target;
             this.path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
             this.hostHeader = target.getHost() + ":" + target.getPort();

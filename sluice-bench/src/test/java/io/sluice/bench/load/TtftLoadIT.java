@@ -46,9 +46,9 @@ class TtftLoadIT {
 
     @Test
     void closedLoopStreamsLongPromptsToEveryTargetAndRecordsTtft() throws Exception {
-        LoadOptions options = new LoadOptions(urls, 4, 0, Duration.ofMillis(300), Duration.ofSeconds(1), 0,
+        LoadOptions options = new LoadOptions(urls, List.of(), 4, 0, Duration.ofMillis(300), Duration.ofSeconds(1), 0,
                 Duration.ofSeconds(10), 1);
-        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 220_000, 0.5, 2, 3, i));
+        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 220_000, 0.5, 2, 3, i)).get(0);
         assertThat(r.errors()).isZero();
         assertThat(r.unfinished()).isZero();
         assertThat(r.ok()).isPositive();
@@ -61,9 +61,9 @@ class TtftLoadIT {
 
     @Test
     void openLoopSendsAtTheRateAndStopsAtMaxRequests() throws Exception {
-        LoadOptions options = new LoadOptions(urls.subList(0, 1), 2, 40, Duration.ZERO, Duration.ofSeconds(5), 10,
+        LoadOptions options = new LoadOptions(urls.subList(0, 1), List.of(), 2, 40, Duration.ZERO, Duration.ofSeconds(5), 10,
                 Duration.ofSeconds(10), 1);
-        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 4_000, 0.5, 2, 2, i));
+        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 4_000, 0.5, 2, 2, i)).get(0);
         assertThat(r.errors()).isZero();
         assertThat(r.ok()).isEqualTo(10);
         // 10 requests due every 25 ms: the window closes after about 0.25 s, long before its 5 s.
@@ -73,8 +73,8 @@ class TtftLoadIT {
     @Test
     void errorsAreCountedNotRecorded() throws Exception {
         LoadOptions options = new LoadOptions(List.of(URI.create("http://127.0.0.1:" + sims.ports().get(0)
-                + "/v1/nothing")), 2, 0, Duration.ZERO, Duration.ofMillis(300), 0, Duration.ofSeconds(5), 1);
-        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 1_000, 0.5, 1, 1, i));
+                + "/v1/nothing")), List.of(), 2, 0, Duration.ZERO, Duration.ofMillis(300), 0, Duration.ofSeconds(5), 1);
+        TtftLoad.Result r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 1_000, 0.5, 1, 1, i)).get(0);
         assertThat(r.ok()).isZero();
         assertThat(r.errors()).isPositive();
         assertThat(r.ttftMicros().getTotalCount()).isZero();
@@ -82,9 +82,22 @@ class TtftLoadIT {
 
     @Test
     void refusesBadOptions() {
-        assertThatThrownBy(() -> new LoadOptions(List.of(URI.create("https://x:1/")), 1, 0, Duration.ZERO,
+        assertThatThrownBy(() -> new LoadOptions(List.of(URI.create("https://x:1/")), List.of(), 1, 0, Duration.ZERO,
                 Duration.ofSeconds(1), 0, Duration.ZERO, 1)).hasMessageContaining("http://host:port");
-        assertThatThrownBy(() -> new LoadOptions(urls, 0, 0, Duration.ZERO, Duration.ofSeconds(1), 0,
+        assertThatThrownBy(() -> new LoadOptions(urls, List.of(), 0, 0, Duration.ZERO, Duration.ofSeconds(1), 0,
                 Duration.ZERO, 1)).hasMessageContaining("concurrency");
+    }
+
+    @Test
+    void pairedArmsRunTogetherWithTheirOwnHistograms() throws Exception {
+        LoadOptions options = new LoadOptions(urls.subList(0, 1), urls.subList(1, 2), 2, 50, Duration.ZERO,
+                Duration.ofSeconds(5), 20, Duration.ofSeconds(10), 1);
+        List<TtftLoad.Result> r = TtftLoad.run(options, i -> new PromptCorpus("llama-3-8b", 8_000, 0.5, 2, 2, i));
+        assertThat(r).hasSize(2);
+        // 20 requests due 10 ms apart, taking turns: 10 per arm, each arm on its own server.
+        assertThat(r.get(0).ok()).isEqualTo(10);
+        assertThat(r.get(1).ok()).isEqualTo(10);
+        assertThat(r.get(0).errors() + r.get(1).errors()).isZero();
+        assertThat(r.get(0).ttftMicros().getTotalCount()).isEqualTo(10);
     }
 }
