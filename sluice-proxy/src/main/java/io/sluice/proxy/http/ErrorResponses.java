@@ -7,7 +7,10 @@ import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
 import java.nio.charset.StandardCharsets;
 
-/** The responses Sluice writes itself: a short plain-text error with the request id and, for 503, a Retry-After. */
+/**
+ * The responses Sluice writes itself: a short plain-text error (JSON in OpenAI's shape on inference routes) with the
+ * request id and, for 503 and 429, a Retry-After.
+ */
 final class ErrorResponses {
 
     private ErrorResponses() {
@@ -16,10 +19,16 @@ final class ErrorResponses {
     /** Writes (without flushing) an error response to the client. */
     static void write(Http1ServerHandler client, int code, String reason, boolean keepAlive, String requestId,
                       String retryAfter) {
-        byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
+        write(client, code, "text/plain; charset=utf-8", (reason + "\n").getBytes(StandardCharsets.UTF_8), keepAlive,
+                requestId, retryAfter);
+    }
+
+    /** Writes (without flushing) an error response with a body of the given type (JSON on OpenAI routes). */
+    static void write(Http1ServerHandler client, int code, String contentType, byte[] body, boolean keepAlive,
+                      String requestId, String retryAfter) {
         ByteBuf out = client.ctx().alloc().buffer(160 + body.length);
         Http1Writer.statusLine(out, code);
-        Http1Writer.field(out, "Content-Type", "text/plain; charset=utf-8");
+        Http1Writer.field(out, "Content-Type", contentType);
         Http1Writer.contentLength(out, body.length);
         Http1Writer.field(out, "x-request-id", requestId);
         if (retryAfter != null) {

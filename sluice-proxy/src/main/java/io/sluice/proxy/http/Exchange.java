@@ -10,6 +10,8 @@ import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
 import io.sluice.proxy.grpc.GrpcStatus;
 import io.sluice.proxy.http1.HeaderNames;
+import io.sluice.proxy.inference.InferenceCall;
+import io.sluice.proxy.inference.OpenAiError;
 import io.sluice.proxy.http1.Http1Head;
 import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
@@ -40,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * circuit breaker, with {@code Retry-After}), 502 (the endpoint reset or broke the protocol before answering), 504
  * (no response head in time).
  */
-final class Exchange implements UpstreamListener, TryAdmission.Owner {
+final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceCall.Owner {
 
     private final Http1ServerHandler client;
     private final ListenerContext listener;
@@ -87,6 +89,10 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
     private long grpcDeadlineNanos = Long.MAX_VALUE;
     private int status;
     private String error = "";
+    /** The inference side of a request to a pool with an inference policy, or null. */
+    private InferenceCall inference;
+    /** The length of a body read whole before forwarding (inference), sent with a Content-Length; else -1. */
+    private long forwardLength = -1;
     private long bytesIn;
     private long bytesOut;
 
@@ -141,6 +147,17 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         retries = new RetryState(pool, listener.metrics(), request.method());
         long limit = pool.retryPolicy().maxBodyBuffer();
         replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
+        if (pool.inference().isPresent() && InferenceCall.applies(request.method(), target.path())) {
+            inference = InferenceCall.start(pool.inference().get(), this, pick, listener.metrics(), target.path(),
+                    request.contentLength(), request::get).orElse(null);
+            if (inference != null && bodyless) {
+                inference.bodyEnd();
+            } else if (inference != null) {
+                sendContinue();
+                client.releaseRequestBody();
+            }
+            return;
+        }
         startTry();
     }
 
@@ -172,6 +189,33 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
     }
 
     @Override
+    public io.netty.util.concurrent.EventExecutor executor() {
+        return client.ctx().executor();
+    }
+
+    @Override
+    public void answer(OpenAiError e) {
+        respondError(e.status(), e.message(), e.reason(), e.retryAfter().orElse(null), e.body());
+    }
+
+    @Override
+    public void forwardBody(ByteBuf body) {
+        replay.release();
+        replay = new RequestReplay(Long.MAX_VALUE, true);
+        forwardLength = body.readableBytes();
+        replay.add(body);
+        body.release();
+        bodyStarted = true;
+        requestEnded = true;
+    }
+
+    @Override
+    public void dispatched(Member picked) {
+        admission.preselect(picked);
+        startTry();
+    }
+
+    @Override
     public void waitUntil(long deadlineNanos) {
         client.armTimer(deadlineNanos);
     }
@@ -193,7 +237,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         connected = true;
         c.lease(this, request.method().equals("HEAD"));
         ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, target.originTarget(),
-                target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated);
+                target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated,
+                forwardLength);
         Channel up = c.channel();
         up.write(head).addListener(w -> {
             if (w.isSuccess() && upstream == c) {
@@ -204,7 +249,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         lastActivityNanos = client.now();
         if (bodyStarted) {
             // A retry: send the body read so far again before streaming the rest.
-            replay.writeTo(up, request.chunked());
+            replay.writeTo(up, forwardLength < 0 && request.chunked());
         }
         if (requestEnded) {
             if (!bodyless) {
@@ -212,15 +257,20 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
             }
             requestFullySent();
         } else {
-            if (request.expectContinue() && !continueSent) {
-                continueSent = true;
-                ByteBuf cont = client.ctx().alloc().buffer(32);
-                Http1Writer.statusLine(cont, 100);
-                Http1Writer.endHead(cont);
-                client.ctx().writeAndFlush(cont, client.ctx().voidPromise());
-            }
+            sendContinue();
             client.releaseRequestBody();
             clientReadComplete();
+        }
+    }
+
+    /** Answers {@code Expect: 100-continue} once, when Sluice is ready to read the body. */
+    private void sendContinue() {
+        if (request.expectContinue() && !continueSent) {
+            continueSent = true;
+            ByteBuf cont = client.ctx().alloc().buffer(32);
+            Http1Writer.statusLine(cont, 100);
+            Http1Writer.endHead(cont);
+            client.ctx().writeAndFlush(cont, client.ctx().voidPromise());
         }
     }
 
@@ -291,6 +341,10 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         int n = content.readableBytes();
         bytesIn += n;
         lastActivityNanos = client.now();
+        if (inference != null && inference.reading()) {
+            inference.body(content);
+            return;
+        }
         replay.add(content);
         if (!connected) {
             // Between tries: kept in the replay buffer if it fits, else the request can no longer be retried.
@@ -318,6 +372,12 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
             return;
         }
         requestEnded = true;
+        if (inference != null && inference.reading()) {
+            // Trailers of a body read whole are not forwarded: it is sent with a Content-Length.
+            trailers.release();
+            inference.bodyEnd();
+            return;
+        }
         if (replay != null) {
             replay.end(trailers);
         }
@@ -331,7 +391,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
 
     /** Writes the end of a chunked body (the last chunk and trailers); releases the trailers. */
     private void writeRequestEnd(Channel up, ByteBuf trailers) {
-        if (request.chunked()) {
+        if (forwardLength < 0 && request.chunked()) {
             if (trailers.isReadable()) {
                 up.write(Http1Writer.lastChunk(up.alloc(), trailers), up.voidPromise());
             } else {
@@ -429,6 +489,9 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
             return;
         }
         replay.release();
+        if (inference != null) {
+            inference.responseHead(s, head.get("content-type"));
+        }
         lastActivityNanos = responseHeadNanos;
         responseStarted = true;
         framing = ForwardedHeads.Framing.of(request, head);
@@ -473,6 +536,9 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         int n = content.readableBytes();
         bytesOut += n;
         lastActivityNanos = client.now();
+        if (inference != null) {
+            inference.responseBody(content);
+        }
         ChannelHandlerContext c = client.ctx();
         if (framing == ForwardedHeads.Framing.CHUNKED) {
             if (n == 0) {
@@ -599,6 +665,9 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         if (finished) {
             return Long.MAX_VALUE;
         }
+        if (inference != null && inference.waiting()) {
+            return inference.checkQueue(now);
+        }
         if (admission != null && admission.waiting()) {
             long waitDeadline = admission.waitDeadlineNanos();
             if (now >= waitDeadline) {
@@ -662,6 +731,10 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
     }
 
     private void respondError(int code, String reason, String metricReason, String retryAfter) {
+        respondError(code, reason, metricReason, retryAfter, null);
+    }
+
+    private void respondError(int code, String reason, String metricReason, String retryAfter, byte[] json) {
         if (finished) {
             return;
         }
@@ -681,6 +754,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
             ByteBuf out = client.ctx().alloc().buffer(256);
             GrpcStatus.writeHttp1(out, GrpcStatus.forProxyError(code, metricReason), reason, id, keepAlive);
             client.ctx().write(out, client.ctx().voidPromise());
+        } else if (json != null) {
+            ErrorResponses.write(client, code, "application/json", json, keepAlive, id, retryAfter);
         } else {
             ErrorResponses.write(client, code, reason, keepAlive, id, retryAfter);
         }
@@ -729,6 +804,9 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
         if (admission != null) {
             admission.endTry();
             last = admission.member();
+        }
+        if (inference != null) {
+            inference.end();
         }
         long headLatency = responseHeadNanos >= 0 && requestSentNanos >= 0 ? responseHeadNanos - requestSentNanos : -1;
         if (member != null && headLatency >= 0) {

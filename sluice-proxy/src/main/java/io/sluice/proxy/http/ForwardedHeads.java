@@ -35,9 +35,12 @@ final class ForwardedHeads {
      * @param tls           true if the client connected over TLS
      * @param requestId     the request id
      * @param idGenerated   true if the id was generated here (so any client value is replaced)
+     * @param bodyLength    the length of a body Sluice read whole and sends with a Content-Length (an inference
+     *                      request), or -1 to keep the client's framing
      */
     static ByteBuf request(ByteBufAllocator alloc, Http1Head request, String originTarget, String authority,
-                           boolean hostFromUri, String clientIp, boolean tls, String requestId, boolean idGenerated) {
+                           boolean hostFromUri, String clientIp, boolean tls, String requestId, boolean idGenerated,
+                           long bodyLength) {
         ByteBuf out = alloc.buffer(request.buffer().readableBytes() + 256);
         if (hostFromUri) {
             Http1Writer.requestLine(out, request.method(), originTarget);
@@ -79,7 +82,9 @@ final class ForwardedHeads {
             Http1Writer.field(out, "Connection", "Upgrade");
             Http1Writer.field(out, "Upgrade", upgrade.get());
         }
-        if (request.chunked()) {
+        if (bodyLength >= 0) {
+            Http1Writer.contentLength(out, bodyLength);
+        } else if (request.chunked()) {
             Http1Writer.chunked(out);
         } else if (request.contentLength() >= 0) {
             Http1Writer.contentLength(out, request.contentLength());

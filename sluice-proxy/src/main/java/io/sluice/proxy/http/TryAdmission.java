@@ -66,6 +66,8 @@ final class TryAdmission {
     private final UpstreamConnector connector;
     private final Channel client;
     private Member member;
+    /** An endpoint already picked for the next try (by the inference queue), or null. */
+    private Member preselected;
     /** The member whose active-request count the current try holds, or null. */
     private Member counted;
     /** The endpoint breaker holding the current try's request unit, or null. */
@@ -90,6 +92,11 @@ final class TryAdmission {
         return member;
     }
 
+    /** Uses this endpoint for the next try instead of picking one (it was picked, and booked, already). */
+    void preselect(Member m) {
+        preselected = m;
+    }
+
     /** Tries that got a connection or started opening one. */
     int tries() {
         return tries;
@@ -104,9 +111,12 @@ final class TryAdmission {
     void start() {
         CircuitBreakers breakers = pool.breakers();
         for (int picks = 0; requestUnit == null; picks++) {
-            Member m;
+            Member m = preselected;
+            preselected = null;
             try {
-                m = pool.pool().select(pick);
+                if (m == null) {
+                    m = pool.pool().select(pick);
+                }
             } catch (NoEndpointException e) {
                 owner.noEndpoint(e.reason().message() + " in pool " + pool.name());
                 return;

@@ -45,10 +45,21 @@ public final class ProxyMetrics {
     public static final String TLS_HANDSHAKES = "sluice_tls_handshakes_total";
     public static final String TLS_CERTIFICATE_RELOADS = "sluice_tls_certificate_reloads_total";
     public static final String TCP_CONNECTIONS = "sluice_tcp_connections_total";
+    public static final String INFERENCE_QUEUE_SIZE = "sluice_inference_queue_size";
+    public static final String INFERENCE_QUEUE_WAIT = "sluice_inference_queue_wait_seconds";
+    public static final String INFERENCE_SHED = "sluice_inference_shed_total";
+    public static final String INFERENCE_TTFT = "sluice_inference_time_to_first_token_seconds";
+    public static final String INFERENCE_TOKENS = "sluice_inference_tokens_total";
+    public static final String INFERENCE_PREFIX_HIT_RATIO = "sluice_inference_prefix_hit_ratio";
+    public static final String INFERENCE_SCRAPE_ERRORS = "sluice_inference_scrape_errors_total";
+    public static final String INFERENCE_METRICS_FRESH = "sluice_inference_endpoint_metrics_fresh";
 
     /** Latency buckets in seconds: 0.5 ms to 60 s. */
     private static final double[] DURATION_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
         0.5, 1, 2.5, 5, 10, 30, 60};
+
+    /** Time-to-first-token buckets in seconds: 5 ms to 60 s. */
+    private static final double[] TTFT_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60};
 
     private record RequestKey(String listener, String pool, String endpoint, int code) {
     }
@@ -67,6 +78,10 @@ public final class ProxyMetrics {
     private final Counter tlsHandshakes;
     private final Counter certificateReloads;
     private final Counter tcpConnections;
+    private final Histogram inferenceQueueWait;
+    private final Histogram inferenceTtft;
+    private final Counter inferenceTokens;
+    private final Counter scrapeErrors;
     private final ConcurrentHashMap<RequestKey, CounterDataPoint> requestPoints = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, DistributionDataPoint> durationPoints = new ConcurrentHashMap<>();
 
@@ -112,6 +127,23 @@ public final class ProxyMetrics {
         tcpConnections = Counter.builder().name(TCP_CONNECTIONS)
                 .help("Connections forwarded by tcp listeners, by listener, pool and result (ok, failed)")
                 .labelNames("listener", "pool", "result").withoutExemplars().register(registry);
+        inferenceQueueWait = Histogram.builder().name(INFERENCE_QUEUE_WAIT)
+                .help("Time requests waited in an inference pool's central queue (0 when sent at once), by pool")
+                .labelNames("pool").classicOnly().classicUpperBounds(DURATION_BUCKETS).withoutExemplars()
+                .register(registry);
+        inferenceTtft = Histogram.builder().name(INFERENCE_TTFT)
+                .help("Time from the request head to the first token (first SSE data event, or the end of a "
+                        + "non-streamed response), by pool and model")
+                .labelNames("pool", "model").classicOnly().classicUpperBounds(TTFT_BUCKETS).withoutExemplars()
+                .register(registry);
+        inferenceTokens = Counter.builder().name(INFERENCE_TOKENS)
+                .help("Tokens of completed inference requests, by pool, model and kind (prompt, completion); from "
+                        + "the response's usage, else the prompt estimate")
+                .labelNames("pool", "model", "kind").withoutExemplars().register(registry);
+        scrapeErrors = Counter.builder().name(INFERENCE_SCRAPE_ERRORS)
+                .help("Engine metrics scrapes that failed or returned a page without the engine's metrics, by pool "
+                        + "and endpoint")
+                .labelNames("pool", "endpoint").withoutExemplars().register(registry);
     }
 
     /** The registry, for components that add metrics of their own. */
@@ -208,6 +240,54 @@ public final class ProxyMetrics {
             }
         }
         return 0;
+    }
+
+    /** Records how long a request waited in an inference pool's queue. */
+    public void inferenceQueueWait(String pool, long nanos) {
+        inferenceQueueWait.labelValues(pool).observe(nanos / 1e9);
+    }
+
+    /** Records a time to first token. */
+    public void inferenceTtft(String pool, String model, long nanos) {
+        inferenceTtft.labelValues(pool, model).observe(nanos / 1e9);
+    }
+
+    /** Counts the tokens of a completed inference request. */
+    public void inferenceTokens(String pool, String model, long prompt, long completion) {
+        inferenceTokens.labelValues(pool, model, "prompt").inc(prompt);
+        inferenceTokens.labelValues(pool, model, "completion").inc(completion);
+    }
+
+    /** Counts a failed engine-metrics scrape. */
+    public void scrapeError(String pool, String endpoint) {
+        scrapeErrors.labelValues(pool, endpoint).inc();
+    }
+
+    /**
+     * Registers the inference gauges read from the live pools at scrape time.
+     *
+     * @param queueSize reports (value, pool, priority): requests in the central queue
+     * @param shed      reports (count, pool, reason): requests refused by the queue
+     * @param prefixHit reports (ratio, pool): the prefix index's predicted hit ratio
+     * @param fresh     reports (1 or 0, pool, endpoint): whether the endpoint's engine metrics are fresh
+     */
+    public void registerInference(Consumer<GaugeWithCallback.Callback> queueSize,
+                                  Consumer<CounterWithCallback.Callback> shed,
+                                  Consumer<GaugeWithCallback.Callback> prefixHit,
+                                  Consumer<GaugeWithCallback.Callback> fresh) {
+        GaugeWithCallback.builder().name(INFERENCE_QUEUE_SIZE)
+                .help("Requests waiting in an inference pool's central queue, by pool and priority")
+                .labelNames("pool", "priority").callback(queueSize).register(registry);
+        CounterWithCallback.builder().name(INFERENCE_SHED)
+                .help("Requests refused by an inference pool's queue, by pool and reason (sheddable, queue_full, "
+                        + "displaced, timeout)")
+                .labelNames("pool", "reason").callback(shed).register(registry);
+        GaugeWithCallback.builder().name(INFERENCE_PREFIX_HIT_RATIO)
+                .help("Share of routed prompt tokens the prefix index expected to be cached where they were sent")
+                .labelNames("pool").callback(prefixHit).register(registry);
+        GaugeWithCallback.builder().name(INFERENCE_METRICS_FRESH)
+                .help("1 if the endpoint's last engine-metrics reading is fresh (younger than stale_after), else 0")
+                .labelNames("pool", "endpoint").callback(fresh).register(registry);
     }
 
     /** Counts a dropped access-log line. */

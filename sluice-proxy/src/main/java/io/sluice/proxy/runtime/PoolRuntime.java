@@ -11,6 +11,7 @@ import io.sluice.endpoint.EndpointSet;
 import io.sluice.endpoint.Member;
 import io.sluice.health.OutlierDetector;
 import io.sluice.health.PoolModeTracker;
+import io.sluice.proxy.inference.InferencePool;
 import io.sluice.proxy.tls.TlsContexts;
 import io.sluice.resilience.CircuitBreaker;
 import io.sluice.resilience.CircuitBreakers;
@@ -59,6 +60,7 @@ public final class PoolRuntime {
     private final Optional<OutlierDetector> outlier;
     private final PoolModeTracker modes;
     private final Clock clock;
+    private final Optional<InferencePool> inference;
     /** The runtime that replaced this one on a reload, so requests still in flight report to the live objects. */
     private volatile PoolRuntime successor;
 
@@ -88,6 +90,7 @@ public final class PoolRuntime {
         this.responseHeaderTimeoutNanos = config.timeouts().responseHeader().toNanos();
         this.idleTimeoutNanos = config.timeouts().idle().toNanos();
         this.poolIdleNanos = config.timeouts().poolIdle().toNanos();
+        this.inference = InferencePool.of(config, pool, previous.flatMap(p -> p.inference), clock);
     }
 
     /**
@@ -100,7 +103,8 @@ public final class PoolRuntime {
             throws UnknownHostException, SSLException {
         Optional<SslContext> tls = config.tls().isPresent()
                 ? Optional.of(TlsContexts.client(config.tls().get(), config.protocol())) : Optional.empty();
-        Pool pool = Pool.of(config.name(), Balancers.of(config, ThreadLocalRandom::current, clock),
+        Pool pool = Pool.of(config.name(), InferencePool.balancer(config, previous.flatMap(p -> p.inference), clock)
+                        .orElseGet(() -> Balancers.of(config, ThreadLocalRandom::current, clock)),
                 new EndpointSet.Options(config.panicThreshold(), config.slowStart(), 0.1), clock,
                 config.healthCheck().isPresent(), config.endpoints(), previous.map(PoolRuntime::pool));
         PoolRuntime runtime = new PoolRuntime(config, pool, previous, clock, tls);
@@ -124,6 +128,7 @@ public final class PoolRuntime {
     public void activate(Optional<PoolRuntime> previous) {
         breakers.update(config.limits());
         breakers.retain(pool.members());
+        inference.ifPresent(i -> i.activate(previous.flatMap(p -> p.inference)));
         previous.ifPresent(p -> {
             p.successor = this;
             if (p.pending != pending) {
@@ -217,6 +222,11 @@ public final class PoolRuntime {
     /** What the pool's hash policy and sticky sessions read from requests and write to responses. */
     public PoolAffinity affinity() {
         return affinity;
+    }
+
+    /** The inference side (fleet, models, central queue) if the pool's policy is an inference policy. */
+    public Optional<InferencePool> inference() {
+        return inference;
     }
 
     /** Connect timeout in milliseconds. */

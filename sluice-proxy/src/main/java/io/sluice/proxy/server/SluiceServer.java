@@ -13,7 +13,9 @@ import io.sluice.endpoint.Member;
 import io.sluice.endpoint.EndpointSet;
 import io.sluice.proxy.admin.AdminServer;
 import io.sluice.config.ListenerTlsConfig;
+import io.sluice.inference.FlowController;
 import io.sluice.proxy.health.HealthMonitor;
+import io.sluice.proxy.inference.EngineScraper;
 import io.sluice.proxy.http.ListenerContext;
 import io.sluice.proxy.log.AccessLog;
 import io.sluice.proxy.http2.Http2Frontend;
@@ -68,6 +70,7 @@ public final class SluiceServer implements AutoCloseable {
     private final UpstreamConnector connector;
     private final CertificateWatcher certificateWatcher;
     private final HealthMonitor health;
+    private final EngineScraper scraper;
     private final Map<String, Bound> listeners = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Object reloadLock = new Object();
     private volatile ProxyRuntime runtime;
@@ -84,6 +87,7 @@ public final class SluiceServer implements AutoCloseable {
         this.certificateWatcher = new CertificateWatcher(metrics, CERTIFICATE_POLL_MILLIS);
         this.accessLog = AccessLog.open(config.accessLog(), metrics::accessLogDropped);
         this.health = HealthMonitor.start(transport.newGroup(1, "sluice-health"), transport.socketChannel(), clock);
+        this.scraper = EngineScraper.start(clock, metrics);
         registerGauges();
     }
 
@@ -99,6 +103,7 @@ public final class SluiceServer implements AutoCloseable {
         SluiceServer server = new SluiceServer(config, runtime, clock, transport);
         runtime.activate(Optional.empty());
         server.health.apply(runtime);
+        server.scraper.apply(runtime);
         try {
             for (ListenerConfig l : config.listeners()) {
                 server.bind(l);
@@ -222,6 +227,18 @@ public final class SluiceServer implements AutoCloseable {
                     cb.call(timeouts, pool, endpoint, "timeout");
                 }),
                 cb -> runtime.pools().forEach(p -> cb.call(p.pending().size(), p.name())));
+        metrics.registerInference(
+                cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> i.queue().sizes()
+                        .forEach((priority, size) -> cb.call(size, p.name(), Integer.toString(priority))))),
+                cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> {
+                    for (FlowController.ShedReason r : FlowController.ShedReason.values()) {
+                        cb.call(i.queue().shed(r), p.name(), r.label());
+                    }
+                })),
+                cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> cb.call(
+                        i.fleet().predictedPrefixHitRatio(), p.name()))),
+                cb -> forEachMember((p, m) -> p.inference().ifPresent(i -> cb.call(
+                        i.fleet().fresh(m.address()) ? 1 : 0, p.name(), m.address().toString()))));
     }
 
     /** The health monitor: active checks, ejection sweeps. */
@@ -334,6 +351,7 @@ public final class SluiceServer implements AutoCloseable {
             runtime = built;
             built.activate(Optional.of(previous));
             health.apply(built);
+            scraper.apply(built);
             for (String name : toClose) {
                 Bound b = listeners.remove(name);
                 b.channel().close();
@@ -451,6 +469,7 @@ public final class SluiceServer implements AutoCloseable {
         }
         certificateWatcher.close();
         health.close();
+        scraper.close();
         for (EventExecutor loop : group) {
             loop.execute(() -> {
                 UpstreamPools.current().closeAll();
