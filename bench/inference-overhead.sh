@@ -8,17 +8,18 @@
 # data chunk. "direct" spreads its connections over the sims (connection i to sim i mod SIMS); "sluice" sends
 # everything to Sluice, which balances with POLICY.
 #
-# PAIRED=1 (the default): each run drives both arms at once from one client, each arm with its own CONCURRENCY
-# connections and histograms, so that direct and Sluice see the same background load of this shared machine (and
-# share the sims' queues). PAIRED=0: direct and Sluice run one after the other, alternating the order every round.
+# Two loads, each with CONCURRENCY connections:
+#   closed   every connection sends its next request as soon as the last one ended: the sims (and the machine)
+#            saturate, TTFT is mostly queueing, and what Sluice costs shows as lower throughput, so longer queues.
+#            Direct and Sluice run one after the other, the order alternating every round.
+#   open     RATE requests/s, spread over the connections (0 skips it): TTFT without saturation, the latency of
+#            the extra hop itself. With PAIRED=1 (the default) one client drives both arms at once (each with its own
+#            connections and histograms, taking turns at the rate), so that direct and Sluice see the same
+#            background load of this shared machine; PAIRED=0 runs them one after the other like closed.
+#            (Closed loads are never paired: two saturating arms would compete for the sims, and Sluice's flow
+#            control, which holds requests back from saturated servers, would hand the sims to the direct arm.)
 # Each of ROUNDS rounds has its own warm-up; the difference is taken within each round, the median over rounds
 # printed.
-#
-# Two loads:
-#   closed   every connection sends its next request as soon as the last one ended (the machine saturates: TTFT
-#            is mostly queueing in the sims, and what Sluice costs shows as longer queues)
-#   open     RATE requests/s per arm, spread over the same connections (0 skips it): TTFT without saturation,
-#            the latency of the extra hop itself
 #
 # Cores (PIN=1, the default, on >= 2 cores): Sluice runs on the last core with IO_THREADS event loops; the sims and
 # the client share the others, so "direct" and "sluice" have the same cores for the sims and client and Sluice
@@ -181,7 +182,16 @@ CLK_TCK=$(getconf CLK_TCK)
 sluice_requests() {
     curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^sluice_requests_total/ {s += $NF} END {printf "%d", s}'
 }
-sluice_cpu_us() { awk -v t="$CLK_TCK" '{printf "%d", ($14 + $15) * 1e6 / t}' "/proc/$SLUICE_PID/stat"; }
+# CPU of Sluice's event loops only (threads sluice-io-*): the per-request cost, without the JIT compiler (which
+# keeps compiling for minutes on a starved core), GC and the metrics scraper (a fixed cost per second).
+sluice_cpu_us() {
+    local t total=0
+    for t in /proc/"$SLUICE_PID"/task/*; do
+        [[ $(cat "$t/comm" 2>/dev/null) == sluice-io-* ]] || continue
+        total=$((total + $(awk '{print $14 + $15}' "$t/stat")))
+    done
+    echo $((total * 1000000 / CLK_TCK))
+}
 SLUICE_URL="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
 
 # ---------------------------------------------------------------- loads
@@ -219,7 +229,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         if ((r % 2)); then order=(direct sluice); else order=(sluice direct); fi
         declare -A RES=()
         req0=$(sluice_requests); cpu0=$(sluice_cpu_us)
-        if [[ $PAIRED == 1 ]]; then
+        if [[ $mode == open && $PAIRED == 1 ]]; then
             out=$(load "${order[0]}" "$(url_of "${order[0]}")" "$rate" "$WARMUP" "$DURATION" \
                 "${order[1]}" "$(url_of "${order[1]}")")
             for target in direct sluice; do
@@ -230,13 +240,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
                 RES[$target]=$(load "$target" "$(url_of "$target")" "$rate" "$WARMUP" "$DURATION")
             done
         fi
-        # Sluice's CPU per request over the whole run (warm-up included): what the proxy costs, whatever the
-        # scheduling noise of a shared machine does to latency.
+        # Sluice's event-loop CPU per request over the whole run (warm-up included): what the proxy costs,
+        # whatever the scheduling noise of a shared machine does to latency.
         req1=$(sluice_requests); cpu1=$(sluice_cpu_us)
         n=$((req1 - req0)); ((n > 0)) || n=1
         cpu_per_req=$(((cpu1 - cpu0) / n))
         for target in direct sluice; do log "round $r $mode $target: $(cut -d' ' -f3- <<<"${RES[$target]}")"; done
-        log "round $r $mode: Sluice CPU ${cpu_per_req} us per request"
+        log "round $r $mode: Sluice event-loop CPU ${cpu_per_req} us per request"
         ROWS+=("$mode $r ${RES[direct]// /;} ${RES[sluice]// /;} $cpu_per_req")
     done
 done
@@ -245,7 +255,7 @@ log "load after: $LOAD_AFTER"
 
 # ---------------------------------------------------------------- report
 {
-    echo "| load | round | direct p50 ms | direct p99 ms | direct req/s | Sluice p50 ms | Sluice p99 ms | Sluice req/s | added p50 ms | added p99 ms | Sluice CPU µs/req |"
+    echo "| load | round | direct p50 ms | direct p99 ms | direct req/s | Sluice p50 ms | Sluice p99 ms | Sluice req/s | added p50 ms | added p99 ms | Sluice loop CPU µs/req |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for row in "${ROWS[@]}"; do
         read -r mode r d s cpr <<<"$row"
