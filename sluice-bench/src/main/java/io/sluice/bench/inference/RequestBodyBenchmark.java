@@ -62,6 +62,16 @@ public class RequestBodyBenchmark {
     }
 
     @Benchmark
+    public byte[] parseOnly() throws OpenAiRequest.Invalid {
+        return OpenAiRequest.parse(body, body.length, true).prompt();
+    }
+
+    @Benchmark
+    public long[] hashOnly() {
+        return PromptHasher.hash(body, 0, promptBytes);
+    }
+
+    @Benchmark
     public long[] baseline() {
         StringBuilder b = new StringBuilder();
         try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), body, 0, body.length)) {
