@@ -91,7 +91,14 @@ public final class Demo implements AutoCloseable {
                         split: [ { pool: web-blue, weight: 90 }, { pool: web-green, weight: 10 } ]
                 pools:
                   - name: llm
-                    policy: least-connections
+                    policy: inference              # prefix-cache affinity with a load guard, central queue
+                    inference:
+                      engine: vllm
+                      metrics: { path: /metrics, interval: 100ms, stale_after: 500ms }
+                      models: [ %s ]
+                      aliases: { llama3: %s }
+                      saturation: { queue: 5, kv_cache: 0.8 }
+                      flow_control: { max_queue: 500, queue_timeout: 30s }
                     timeouts: { connect: 1s, response_header: 60s, idle: 120s }
                     endpoints:
                 %s
@@ -101,7 +108,7 @@ public final class Demo implements AutoCloseable {
                   - name: web-green
                     policy: round-robin
                     endpoints: [ { address: %s } ]
-                """.formatted(portOrFree(options.adminPort()), portOrFree(options.port()), endpoints,
+                """.formatted(portOrFree(options.adminPort()), portOrFree(options.port()), MODEL, MODEL, endpoints,
                 blue.address(), green.address());
         try {
             Path file = Files.createTempFile("sluice-demo-", ".yaml");

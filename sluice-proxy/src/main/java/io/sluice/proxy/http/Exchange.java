@@ -2,7 +2,6 @@ package io.sluice.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.sluice.balance.PickContext;
@@ -13,12 +12,10 @@ import io.sluice.proxy.http1.HeaderNames;
 import io.sluice.proxy.inference.InferenceCall;
 import io.sluice.proxy.inference.OpenAiError;
 import io.sluice.proxy.http1.Http1Head;
-import io.sluice.proxy.http1.Http1Writer;
 import io.sluice.proxy.log.AccessRecord;
 import io.sluice.proxy.runtime.PoolRuntime;
 import io.sluice.proxy.runtime.ProxyRuntime;
 import io.sluice.proxy.upstream.UpstreamConnection;
-import io.sluice.proxy.upstream.UpstreamListener;
 import io.sluice.proxy.upstream.UpstreamPools;
 import io.sluice.resilience.UpstreamFailure;
 import java.net.ConnectException;
@@ -29,8 +26,10 @@ import java.util.concurrent.TimeUnit;
  * One proxied request and its response, from the client's request head to the last byte of the response.
  *
  * <p>The life of an exchange: route the request to a pool, pick an endpoint, lease a pooled connection to it or
- * open one on this event loop, send the rebuilt head, stream the body through as it arrives (with backpressure both
- * ways), and stream the response back, re-framing it for the client.
+ * open one on this event loop, send the rebuilt head, stream the body through as it arrives ({@link RequestBody},
+ * with backpressure both ways), and stream the response back, re-framing it for the client ({@link ResponseRelay}).
+ * On a pool with an inference policy, an OpenAI request's body is read whole first and the pick goes through the
+ * pool's central queue ({@link InferenceCall}).
  *
  * <p>Each try takes a unit of the pool's and the endpoint's {@code max_requests} and, for a new connection, of
  * {@code max_connections}; without a free connection the request waits in the pool's pending queue (see
@@ -42,59 +41,46 @@ import java.util.concurrent.TimeUnit;
  * circuit breaker, with {@code Retry-After}), 502 (the endpoint reset or broke the protocol before answering), 504
  * (no response head in time).
  */
-final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceCall.Owner {
+final class Exchange implements TryAdmission.Owner, InferenceCall.Owner {
 
-    private final Http1ServerHandler client;
-    private final ListenerContext listener;
-    private final Http1Head request;
+    final Http1ServerHandler client;
+    final ListenerContext listener;
+    final Http1Head request;
     private final long startNanos;
     private final long startMillis;
-    private final PickContext pick = new PickContext();
+    final PickContext pick = new PickContext();
+    final ResponseRelay response = new ResponseRelay(this);
 
     private ParsedRequest target;
-    private String requestId;
+    String requestId;
     private boolean idGenerated;
 
-    private PoolRuntime pool;
+    PoolRuntime pool;
     /** The endpoint of the current (or last) try, or null. */
-    private Member member;
-    private TryAdmission admission;
-    private UpstreamConnection upstream;
-    private RetryState retries;
-    private RequestReplay replay;
+    Member member;
+    TryAdmission admission;
+    UpstreamConnection upstream;
+    RetryState retries;
+    final RequestBody body;
     /** True once the current try's request head reached its connection's socket. */
     private boolean headSent;
-    private boolean continueSent;
     private ScheduledFuture<?> backoff;
     private boolean connected;
-    private final boolean bodyless;
-    private boolean requestEnded;
-    private boolean bodyStarted;
-    private boolean upstreamNeedsFlush;
-    private boolean clientNeedsFlush;
-    private long lastActivityNanos;
-    private long requestSentNanos = -1;
-    private long responseHeadNanos = -1;
+    long lastActivityNanos;
+    long requestSentNanos = -1;
 
-    private boolean responseStarted;
-    private ForwardedHeads.Framing framing;
-    private boolean clientKeepAlive;
+    boolean clientKeepAlive;
     private boolean finished;
     /** The client asked to switch protocols (WebSocket): a 101 turns the exchange into a two-way tunnel. */
-    private final boolean upgradeRequested;
-    private boolean tunnel;
+    final boolean upgradeRequested;
     /** A gRPC call: Sluice's own errors are told as gRPC statuses. */
     private final boolean grpc;
     /** The deadline of a gRPC call's {@code grpc-timeout}, in clock nanos; Long.MAX_VALUE if none. */
     private long grpcDeadlineNanos = Long.MAX_VALUE;
-    private int status;
-    private String error = "";
+    int status;
+    String error = "";
     /** The inference side of a request to a pool with an inference policy, or null. */
-    private InferenceCall inference;
-    /** The length of a body read whole before forwarding (inference), sent with a Content-Length; else -1. */
-    private long forwardLength = -1;
-    private long bytesIn;
-    private long bytesOut;
+    InferenceCall inference;
 
     Exchange(Http1ServerHandler client, Http1Head request) {
         this.client = client;
@@ -104,8 +90,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         this.lastActivityNanos = startNanos;
         this.startMillis = listener.clock().currentTimeMillis();
         this.clientKeepAlive = request.keepAlive();
-        this.bodyless = !request.chunked() && request.contentLength() <= 0;
-        this.requestEnded = bodyless;
+        this.body = new RequestBody(client, request);
         this.grpc = GrpcStatus.isGrpc(request.get("content-type").orElse(null));
         this.upgradeRequested = ForwardedHeads.upgrade(request).isPresent();
     }
@@ -146,14 +131,14 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         admission = new TryAdmission(this, pool, pick, listener.connector(), client.ctx().channel());
         retries = new RetryState(pool, listener.metrics(), request.method());
         long limit = pool.retryPolicy().maxBodyBuffer();
-        replay = new RequestReplay(limit, !bodyless && pool.maxAttempts() > 1 && request.contentLength() <= limit);
+        body.keepForRetries(limit, pool.maxAttempts() > 1);
         if (pool.inference().isPresent() && InferenceCall.applies(request.method(), target.path())) {
             inference = InferenceCall.start(pool.inference().get(), this, pick, listener.metrics(), target.path(),
                     request.contentLength(), request::get).orElse(null);
-            if (inference != null && bodyless) {
+            if (inference != null && body.bodyless()) {
                 inference.bodyEnd();
             } else if (inference != null) {
-                sendContinue();
+                body.sendContinue();
                 client.releaseRequestBody();
             }
             return;
@@ -167,7 +152,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (finished) {
             return;
         }
-        if (bodyStarted && !replay.intact()) {
+        if (!body.replayable()) {
             // Defensive: the client is held while no try runs, so this cannot happen unless a chunk slipped in.
             respondError(502, "the request body could not be sent again", "upstream_reset");
             return;
@@ -199,14 +184,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     }
 
     @Override
-    public void forwardBody(ByteBuf body) {
-        replay.release();
-        replay = new RequestReplay(Long.MAX_VALUE, true);
-        forwardLength = body.readableBytes();
-        replay.add(body);
-        body.release();
-        bodyStarted = true;
-        requestEnded = true;
+    public void forwardBody(ByteBuf whole) {
+        body.readWhole(whole);
     }
 
     @Override
@@ -235,42 +214,21 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         upstream = c;
         member = admission.member();
         connected = true;
-        c.lease(this, request.method().equals("HEAD"));
+        c.lease(response, request.method().equals("HEAD"));
         ByteBuf head = ForwardedHeads.request(c.channel().alloc(), request, target.originTarget(),
                 target.authority(), target.hostFromUri(), client.clientIp(), listener.tls(), requestId, idGenerated,
-                forwardLength);
+                body.wholeLength());
         Channel up = c.channel();
         up.write(head).addListener(w -> {
             if (w.isSuccess() && upstream == c) {
                 headSent = true;
             }
         });
-        upstreamNeedsFlush = true;
         lastActivityNanos = client.now();
-        if (bodyStarted) {
-            // A retry: send the body read so far again before streaming the rest.
-            replay.writeTo(up, forwardLength < 0 && request.chunked());
-        }
-        if (requestEnded) {
-            if (!bodyless) {
-                writeRequestEnd(up, replay.trailersForWrite());
-            }
+        if (body.attach(up)) {
             requestFullySent();
         } else {
-            sendContinue();
-            client.releaseRequestBody();
             clientReadComplete();
-        }
-    }
-
-    /** Answers {@code Expect: 100-continue} once, when Sluice is ready to read the body. */
-    private void sendContinue() {
-        if (request.expectContinue() && !continueSent) {
-            continueSent = true;
-            ByteBuf cont = client.ctx().alloc().buffer(32);
-            Http1Writer.statusLine(cont, 100);
-            Http1Writer.endHead(cont);
-            client.ctx().writeAndFlush(cont, client.ctx().voidPromise());
         }
     }
 
@@ -286,10 +244,10 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
      * The current try failed before any response byte reached the client: reports it, then tries again on another
      * endpoint if the retry rules and budget allow, or answers the client with the given error.
      */
-    private void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
+    void tryFailed(UpstreamFailure failure, int code, String reason, String metricReason) {
         Member failedMember = admission.member();
         TryOutcomes.failed(pool, failedMember, Optional.of(failure), admission.tryStartNanos(), client.now());
-        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, bodyReplayable());
+        boolean retry = retries.retryAfter(failure, admission.tries(), headSent, body.replayable());
         abandonTry();
         if (retry) {
             retryElsewhere(failedMember);
@@ -298,13 +256,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         }
     }
 
-    /** True if the whole request can be sent again: no body, none of it read yet, or all of it kept. */
-    private boolean bodyReplayable() {
-        return bodyless || !bodyStarted || replay.intact();
-    }
-
     /** Lets go of the current try: its connection (closed, never reused), its request units and its load count. */
-    private void abandonTry() {
+    void abandonTry() {
         if (upstream != null) {
             upstream.markNotReusable();
             UpstreamPools.current().offer(upstream, client.now());
@@ -312,13 +265,13 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         }
         connected = false;
         headSent = false;
-        upstreamNeedsFlush = false;
+        body.detach();
         requestSentNanos = -1;
         admission.endTry();
     }
 
     /** Schedules the next try after the jittered backoff, avoiding the endpoint that just failed. */
-    private void retryElsewhere(Member failedMember) {
+    void retryElsewhere(Member failedMember) {
         pick.exclude(failedMember);
         // Body bytes wait in the client socket until the next try has sent what was already read.
         client.holdRequestBody();
@@ -337,97 +290,49 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             content.release();
             return;
         }
-        bodyStarted = true;
-        int n = content.readableBytes();
-        bytesIn += n;
         lastActivityNanos = client.now();
         if (inference != null && inference.reading()) {
+            body.counted(content.readableBytes());
             inference.body(content);
             return;
         }
-        replay.add(content);
-        if (!connected) {
-            // Between tries: kept in the replay buffer if it fits, else the request can no longer be retried.
-            content.release();
-            return;
-        }
-        Channel up = upstream.channel();
-        if (request.chunked()) {
-            up.write(Http1Writer.chunkHeader(up.alloc(), n), up.voidPromise());
-            up.write(content, up.voidPromise());
-            up.write(Http1Writer.crlf(), up.voidPromise());
-        } else {
-            up.write(content, up.voidPromise());
-        }
-        upstreamNeedsFlush = true;
-        if (!up.isWritable()) {
-            client.setReading(false);
-        }
+        body.chunk(content);
     }
 
     void requestEnd(ByteBuf trailers) {
-        if (bodyless) {
+        if (body.bodyless()) {
             // Already complete when the head arrived.
             trailers.release();
             return;
         }
-        requestEnded = true;
         if (inference != null && inference.reading()) {
             // Trailers of a body read whole are not forwarded: it is sent with a Content-Length.
             trailers.release();
+            body.endedWhole();
             inference.bodyEnd();
             return;
         }
-        if (replay != null) {
-            replay.end(trailers);
+        if (body.end(trailers)) {
+            requestFullySent();
         }
-        if (!connected) {
-            trailers.release();
-            return;
-        }
-        writeRequestEnd(upstream.channel(), trailers);
-        requestFullySent();
-    }
-
-    /** Writes the end of a chunked body (the last chunk and trailers); releases the trailers. */
-    private void writeRequestEnd(Channel up, ByteBuf trailers) {
-        if (forwardLength < 0 && request.chunked()) {
-            if (trailers.isReadable()) {
-                up.write(Http1Writer.lastChunk(up.alloc(), trailers), up.voidPromise());
-            } else {
-                up.write(Http1Writer.lastChunk(), up.voidPromise());
-            }
-        }
-        trailers.release();
     }
 
     private void requestFullySent() {
-        upstreamNeedsFlush = false;
-        upstream.channel().flush();
+        body.flushAll();
         requestSentNanos = client.now();
         lastActivityNanos = requestSentNanos;
-        if (!responseStarted) {
+        if (!response.started()) {
             client.armTimer(requestSentNanos + pool.tryTimeoutNanos());
         }
     }
 
     void clientReadComplete() {
-        if (upstreamNeedsFlush && upstream != null) {
-            upstreamNeedsFlush = false;
-            upstream.channel().flush();
-        }
+        body.flush();
     }
 
     void clientWritabilityChanged(boolean writable) {
         if (upstream != null) {
             upstream.channel().config().setAutoRead(writable);
-        }
-    }
-
-    @Override
-    public void upstreamWritabilityChanged(boolean writable) {
-        if (!requestEnded || tunnel) {
-            client.setReading(writable);
         }
     }
 
@@ -437,189 +342,13 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             upstream.markNotReusable();
         }
         client.closeAfterResponse();
-        if (responseStarted) {
+        if (response.started()) {
             error = reason;
             fail();
             client.abort();
         } else {
             respondError(status, reason, "bad_request");
         }
-    }
-
-    // ------------------------------------------------------------------ response
-
-    @Override
-    public void responseHead(Http1Head head) {
-        int s = head.status();
-        if (s / 100 == 1) {
-            if (s != 100 && s != 101) {
-                ByteBuf interim = ForwardedHeads.response(client.ctx().alloc(), head, ForwardedHeads.Framing.NONE,
-                        true, request.minorVersion(), requestId, Optional.empty());
-                client.ctx().write(interim, client.ctx().voidPromise());
-                clientNeedsFlush = true;
-            } else if (s == 101) {
-                if (upgradeRequested && head.connectionUpgrade() && head.get("upgrade").isPresent()) {
-                    startTunnel(head);
-                    return;
-                }
-                // Not the endpoint's fault, and no other endpoint would answer differently: no retry.
-                head.release();
-                abandonTry();
-                respondError(502, "upstream sent an invalid response: 101 Switching Protocols without an Upgrade "
-                        + "request", "upstream_protocol_error");
-                return;
-            }
-            head.release();
-            return;
-        }
-        status = s;
-        responseHeadNanos = client.now();
-        TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
-        if (retries.retryAfter(s, admission.tries(), bodyReplayable())) {
-            // Not forwarded: the rest of this response is dropped, the request goes to another endpoint.
-            Member answered = member;
-            TryOutcomes.failed(pool, answered, Optional.empty(), admission.tryStartNanos(), responseHeadNanos);
-            UpstreamConnection c = upstream;
-            upstream = null;
-            ResponseDiscarder.takeOver(c, head, requestSentNanos >= 0, listener.clock());
-            abandonTry();
-            status = 0;
-            responseHeadNanos = -1;
-            retryElsewhere(answered);
-            return;
-        }
-        replay.release();
-        if (inference != null) {
-            inference.responseHead(s, head.get("content-type"));
-        }
-        lastActivityNanos = responseHeadNanos;
-        responseStarted = true;
-        framing = ForwardedHeads.Framing.of(request, head);
-        if (framing == ForwardedHeads.Framing.CLOSE || !requestEnded || listener.draining()) {
-            clientKeepAlive = false;
-        }
-        ByteBuf out = ForwardedHeads.response(client.ctx().alloc(), head, framing, clientKeepAlive,
-                request.minorVersion(), requestId, pool.affinity().setCookie(pick, member, listener.tls()));
-        head.release();
-        client.ctx().write(out, client.ctx().voidPromise());
-        clientNeedsFlush = true;
-    }
-
-    /**
-     * The endpoint accepted the protocol switch (WebSocket): forward its 101 and from now on copy bytes both ways
-     * untouched, until either side closes.
-     */
-    private void startTunnel(Http1Head head) {
-        status = 101;
-        responseHeadNanos = client.now();
-        TryOutcomes.answered(pool, member, head, responseHeadNanos, listener.clock().currentTimeMillis());
-        replay.release();
-        lastActivityNanos = responseHeadNanos;
-        responseStarted = true;
-        tunnel = true;
-        framing = ForwardedHeads.Framing.CLOSE;
-        clientKeepAlive = false;
-        upstream.markNotReusable();
-        upstream.startTunnel();
-        ByteBuf out = ForwardedHeads.switchingProtocols(client.ctx().alloc(), head, requestId);
-        head.release();
-        client.ctx().writeAndFlush(out, client.ctx().voidPromise());
-        client.startTunnel();
-    }
-
-    @Override
-    public void responseBody(ByteBuf content) {
-        if (finished || !responseStarted) {
-            content.release();
-            return;
-        }
-        int n = content.readableBytes();
-        bytesOut += n;
-        lastActivityNanos = client.now();
-        if (inference != null) {
-            inference.responseBody(content);
-        }
-        ChannelHandlerContext c = client.ctx();
-        if (framing == ForwardedHeads.Framing.CHUNKED) {
-            if (n == 0) {
-                content.release();
-                return;
-            }
-            c.write(Http1Writer.chunkHeader(c.alloc(), n), c.voidPromise());
-            c.write(content, c.voidPromise());
-            c.write(Http1Writer.crlf(), c.voidPromise());
-        } else {
-            c.write(content, c.voidPromise());
-        }
-        clientNeedsFlush = true;
-        if (!c.channel().isWritable()) {
-            upstream.channel().config().setAutoRead(false);
-        }
-    }
-
-    @Override
-    public void responseEnd(ByteBuf trailers) {
-        if (finished) {
-            trailers.release();
-            return;
-        }
-        ChannelHandlerContext c = client.ctx();
-        if (framing == ForwardedHeads.Framing.CHUNKED) {
-            c.write(trailers.isReadable() ? Http1Writer.lastChunk(c.alloc(), trailers) : Http1Writer.lastChunk(),
-                    c.voidPromise());
-        }
-        trailers.release();
-        c.flush();
-        clientNeedsFlush = false;
-        succeed();
-    }
-
-    @Override
-    public void upstreamReadComplete() {
-        if (clientNeedsFlush) {
-            clientNeedsFlush = false;
-            client.ctx().flush();
-        }
-    }
-
-    @Override
-    public void upstreamProtocolError(String reason) {
-        if (finished) {
-            return;
-        }
-        if (responseStarted) {
-            upstream.markNotReusable();
-            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
-                    admission.tryStartNanos(), client.now());
-            error = "upstream broke the response: " + reason;
-            fail();
-            client.abort();
-        } else {
-            tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream sent an invalid response: " + reason,
-                    "upstream_protocol_error");
-        }
-    }
-
-    @Override
-    public void upstreamClosed() {
-        if (finished) {
-            return;
-        }
-        if (responseStarted) {
-            if (framing == ForwardedHeads.Framing.CLOSE) {
-                // A close-delimited body ended normally.
-                client.ctx().flush();
-                succeed();
-                return;
-            }
-            error = "upstream closed during the response";
-            TryOutcomes.failed(pool, member, Optional.of(UpstreamFailure.RESET_AFTER_RESPONSE),
-                    admission.tryStartNanos(), client.now());
-            fail();
-            client.abort();
-            return;
-        }
-        tryFailed(UpstreamFailure.RESET_BEFORE_RESPONSE, 502, "upstream reset before response", "upstream_reset");
     }
 
     /** Checks this exchange's deadlines; returns the next one. */
@@ -632,8 +361,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             if (admission != null) {
                 admission.stopWaiting();
             }
-            if (responseStarted) {
-                endGrpcResponse(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded in Sluice");
+            if (response.started()) {
+                response.endGrpcResponse(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded in Sluice");
             } else {
                 respondError(504, "deadline exceeded (grpc-timeout)", "grpc_deadline");
             }
@@ -641,24 +370,6 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         }
         long next = checkTimeouts(now);
         return finished ? Long.MAX_VALUE : Math.min(next, grpcDeadlineNanos);
-    }
-
-    /** Ends a started gRPC response with a status in its trailers (HTTP/2 clients see a proper call end). */
-    private void endGrpcResponse(int code, String message) {
-        error = message;
-        if (framing == ForwardedHeads.Framing.CHUNKED) {
-            ByteBuf trailers = client.ctx().alloc().buffer(64);
-            Http1Writer.field(trailers, "grpc-status", Integer.toString(code));
-            Http1Writer.field(trailers, "grpc-message", message);
-            client.ctx().write(Http1Writer.lastChunk(client.ctx().alloc(), trailers), client.ctx().voidPromise());
-            trailers.release();
-            client.ctx().flush();
-            clientKeepAlive = false;
-            fail();
-        } else {
-            fail();
-            client.abort();
-        }
     }
 
     private long checkTimeouts(long now) {
@@ -678,7 +389,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             }
             return waitDeadline;
         }
-        if (!responseStarted && requestSentNanos >= 0) {
+        if (!response.started() && requestSentNanos >= 0) {
             long headDeadline = requestSentNanos + pool.tryTimeoutNanos();
             if (now >= headDeadline) {
                 tryFailed(UpstreamFailure.TIMEOUT, 504, "upstream response timeout", "response_timeout");
@@ -691,7 +402,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
             if (upstream != null) {
                 upstream.markNotReusable();
             }
-            if (responseStarted) {
+            if (response.started()) {
                 error = "idle timeout during the response";
                 fail();
                 client.abort();
@@ -726,7 +437,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
     // ------------------------------------------------------------------ ending
 
     /** Answers the client with an error generated by Sluice, then ends the exchange. */
-    private void respondError(int code, String reason, String metricReason) {
+    void respondError(int code, String reason, String metricReason) {
         respondError(code, reason, metricReason, code == 503 ? "1" : null);
     }
 
@@ -738,7 +449,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (finished) {
             return;
         }
-        if (responseStarted) {
+        if (response.started()) {
             error = reason;
             fail();
             client.abort();
@@ -747,7 +458,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         status = code;
         error = reason;
         listener.metrics().proxyError(listener.name(), metricReason);
-        boolean keepAlive = clientKeepAlive && requestEnded && !listener.draining();
+        boolean keepAlive = clientKeepAlive && body.ended() && !listener.draining();
         clientKeepAlive = keepAlive;
         String id = requestId == null ? RequestIds.generate() : requestId;
         if (grpc) {
@@ -769,11 +480,11 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         endExchange(true);
     }
 
-    private void succeed() {
+    void succeed() {
         endExchange(true);
     }
 
-    private void fail() {
+    void fail() {
         endExchange(false);
     }
 
@@ -790,7 +501,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (admission != null) {
             admission.stopWaiting();
             retries.release();
-            replay.release();
+            body.releaseReplay();
         }
         if (upstream != null) {
             // A pool at its connection limit with requests waiting: free the connection for them.
@@ -808,7 +519,8 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         if (inference != null) {
             inference.end();
         }
-        long headLatency = responseHeadNanos >= 0 && requestSentNanos >= 0 ? responseHeadNanos - requestSentNanos : -1;
+        long headNanos = response.headNanos();
+        long headLatency = headNanos >= 0 && requestSentNanos >= 0 ? headNanos - requestSentNanos : -1;
         if (member != null && headLatency >= 0) {
             member.load().recordLatency(now, headLatency, LoadStats.DEFAULT_DECAY_NANOS);
         }
@@ -821,7 +533,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner, InferenceC
         int tries = admission == null ? 0 : admission.tries();
         listener.accessLog().ifPresent(log -> log.log(new AccessRecord(startMillis, listener.name(),
                 client.clientAddress(), request.method(), request.target(), target == null ? "" : target.authority(),
-                status, bytesIn, bytesOut, now - startNanos, headLatency, poolName, endpoint, tries,
+                status, body.bytes(), response.bytes(), now - startNanos, headLatency, poolName, endpoint, tries,
                 requestId == null ? "" : requestId, error, request.get("user-agent").orElse(""))));
         request.release();
         client.exchangeFinished(this, complete && clientKeepAlive);

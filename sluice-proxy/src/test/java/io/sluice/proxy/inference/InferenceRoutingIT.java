@@ -56,7 +56,7 @@ class InferenceRoutingIT {
 
     /**
      * Runs the shared-prefix workload and returns the fleet's prefix-cache hit ratio as the simulators counted it:
-     * requests made of one of a few long system prompts (2,048 tokens each) and a short user question, in random
+     * 240 requests made of one of four long system prompts (2,048 tokens each) and a short user question, in random
      * order, two at a time; each replica's KV cache holds a little more than one of the prompts.
      */
     private static double sharedPrefixHitRatio(String policy) {
@@ -68,7 +68,7 @@ class InferenceRoutingIT {
             for (int i = 0; i < systems.length; i++) {
                 systems[i] = text(i, 8192);
             }
-            int[] prompt = new Random(7).ints(160, 0, systems.length).toArray();
+            int[] prompt = new Random(7).ints(240, 0, systems.length).toArray();
             List<HttpResponse<String>> responses = SimCluster.run(prompt.length, 2,
                     i -> post(sluice.url("web") + "/v1/chat/completions",
                             chat(MODEL, systems[prompt[i]], "question " + i, 4, i % 2 == 0)));
@@ -102,7 +102,7 @@ class InferenceRoutingIT {
              RunningSluice sluice = RunningSluice.start(config("inference", sims.ports(), ""))) {
             sluice.awaitReady();
             awaitFreshMetrics(sluice, "inference");
-            String system = text(42, 16_384);
+            String system = text(42, 8192);
             String url = sluice.url("web") + "/v1/chat/completions";
             List<HttpResponse<String>> sequential = SimCluster.run(8, 1,
                     i -> post(url, chat(MODEL, system, "one at a time " + i, 2, false)));
@@ -111,7 +111,7 @@ class InferenceRoutingIT {
             assertThat(java.util.Arrays.stream(before).filter(n -> n > 0).count())
                     .as("one endpoint holds the prefix and takes every request").isEqualTo(1);
             List<HttpResponse<String>> burst = SimCluster.run(32, 32,
-                    i -> post(url, chat(MODEL, system, "all at once " + i, 64, false)));
+                    i -> post(url, chat(MODEL, system, "all at once " + i, 200, false)));
             assertThat(burst).allSatisfy(r -> assertThat(r.statusCode()).isEqualTo(200));
             double[] after = perEndpoint(sluice, sims.ports());
             int holder = 0;
