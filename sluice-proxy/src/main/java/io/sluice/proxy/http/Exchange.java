@@ -465,8 +465,9 @@ final class Exchange implements TryAdmission.Owner, InferenceCall.Owner {
             ByteBuf out = client.ctx().alloc().buffer(256);
             GrpcStatus.writeHttp1(out, GrpcStatus.forProxyError(code, metricReason), reason, id, keepAlive);
             client.ctx().write(out, client.ctx().voidPromise());
-        } else if (json != null) {
-            ErrorResponses.write(client, code, "application/json", json, keepAlive, id, retryAfter);
+        } else if (json != null || inference != null) {
+            byte[] out = json != null ? json : OpenAiError.forProxyError(code, reason, metricReason).body();
+            ErrorResponses.write(client, code, "application/json", out, keepAlive, id, retryAfter);
         } else {
             ErrorResponses.write(client, code, reason, keepAlive, id, retryAfter);
         }

@@ -56,6 +56,15 @@ public record OpenAiError(int status, String message, String type, Optional<Stri
                 Optional.of(Long.toString(retryAfterSeconds)), reason);
     }
 
+    /**
+     * Any other error Sluice answers on an OpenAI route (no usable endpoint, upstream failures, time-outs), in
+     * OpenAI's shape, with the proxy's reason as its code.
+     */
+    public static OpenAiError forProxyError(int status, String message, String reason) {
+        String type = status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
+        return new OpenAiError(status, message, type, Optional.empty(), reason, Optional.empty(), reason);
+    }
+
     /** The JSON body. */
     public byte[] body() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(128 + message.length());

@@ -143,7 +143,7 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
             }
             if (prompt == null) {
                 throw chat ? new Invalid("messages must be a non-empty list", "messages")
-                        : new Invalid("prompt is required", "prompt");
+                        : new Invalid("prompt (input for embeddings) is required", "prompt");
             }
             int modelEnd = stringEnd(body, modelStart, length);
             return new OpenAiRequest(model, modelStart, modelEnd, stream, maxTokens, prompt.bytes, prompt.tokens);

@@ -228,8 +228,13 @@ public final class SluiceServer implements AutoCloseable {
                 }),
                 cb -> runtime.pools().forEach(p -> cb.call(p.pending().size(), p.name())));
         metrics.registerInference(
-                cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> i.queue().sizes()
-                        .forEach((priority, size) -> cb.call(size, p.name(), Integer.toString(priority))))),
+                cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> {
+                    Map<Integer, Integer> sizes = i.queue().sizes();
+                    if (sizes.isEmpty()) {
+                        cb.call(0, p.name(), "0");   // an empty queue still reports, for autoscalers
+                    }
+                    sizes.forEach((priority, size) -> cb.call(size, p.name(), Integer.toString(priority)));
+                })),
                 cb -> runtime.pools().forEach(p -> p.inference().ifPresent(i -> {
                     for (FlowController.ShedReason r : FlowController.ShedReason.values()) {
                         cb.call(i.queue().shed(r), p.name(), r.label());

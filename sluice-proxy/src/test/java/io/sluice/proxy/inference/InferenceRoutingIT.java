@@ -141,7 +141,8 @@ class InferenceRoutingIT {
     void modelsAndAdaptersGoOnlyWhereTheyAreServedAndErrorsNeverReachABackend() {
         try (SimServer llama = SimServer.start(SimOptions.of(Profile.of("h100-llama3-8b")).withReplicas(2)
                 .withAdapters(List.of("sql-lora")));
-             SimServer qwen = SimServer.start(SimOptions.of(Profile.of("h100-llama3-8b")).withModel("qwen-7b"))) {
+             SimServer qwen = SimServer.start(SimOptions.of(Profile.of("h100-llama3-8b")).withModel("qwen-7b"));
+             io.sluice.proxy.testing.DeadPort dead = io.sluice.proxy.testing.DeadPort.reserve()) {
             int l0 = llama.ports().get(0);
             int l1 = llama.ports().get(1);
             int q0 = qwen.ports().get(0);
@@ -154,6 +155,7 @@ class InferenceRoutingIT {
                         routes:
                           - { match: { path_prefix: /, headers: { x-pool: small } }, pool: small }
                           - { match: { path_prefix: /, headers: { x-pool: auto } }, pool: auto }
+                          - { match: { path_prefix: /, headers: { x-pool: gone } }, pool: gone }
                           - { match: { path_prefix: / }, pool: llm }
                     pools:
                       - name: llm
@@ -174,7 +176,11 @@ class InferenceRoutingIT {
                         policy: inference
                         inference: { max_body_bytes: 2KiB }
                         endpoints: [ { address: 127.0.0.1:%1$d } ]
-                    """.formatted(l0, l1, q0);
+                      - name: gone
+                        policy: inference
+                        retries: { attempts: 1 }
+                        endpoints: [ { address: %4$s } ]
+                    """.formatted(l0, l1, q0, dead.address());
             try (RunningSluice sluice = RunningSluice.start(yaml)) {
                 sluice.awaitReady();
                 String url = sluice.url("web") + "/v1/chat/completions";
@@ -223,6 +229,13 @@ class InferenceRoutingIT {
                 assertThat(metric(List.of(l0, l1, q0), "vllm:prefix_cache_queries_total") - queries)
                         .as("only the request that fits reached a backend")
                         .isEqualTo(metric(l0, "vllm:prefix_cache_queries_total") - queriesL0);
+
+                // Sluice's other errors on an OpenAI route are in OpenAI's shape too.
+                HttpResponse<String> refused = SimCluster.send(post(url, chat("m", "s", "x", 2, false),
+                        "x-pool", "gone"));
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(refused.body()).startsWith("{\"error\":{\"message\":\"upstream connect refused")
+                        .contains("\"type\":\"server_error\"", "\"code\":\"connect_failed\"");
 
                 // A pool that names no model learns them from each endpoint's GET /v1/models.
                 InferencePool auto = sluice.server().runtime().pool("auto").orElseThrow().inference().orElseThrow();
