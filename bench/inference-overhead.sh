@@ -30,7 +30,8 @@
 # PIN (1), SLUICE_JAR, BENCH_JAR, SLUICE_JAVA_OPTS, SIM_JAVA_OPTS, CLIENT_JAVA_OPTS, RESULTS (file for the markdown
 # table), KEEP_TMP. Defaults take about 4 minutes.
 #
-# Usage: bench/inference-overhead.sh    (from the repository root; builds the jars if they are missing)
+# Usage: bench/inference-overhead.sh    (from the repository root; builds the jars if they are missing: delete
+#        sluice-cli/target/*.jar and sluice-bench/target/*.jar after changing the code)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -279,8 +280,9 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR + 1) / 2]; els
     echo
     echo "Setup: $SIMS x sluice sim --profile instant; Sluice policy $POLICY, io_threads $IO_THREADS; $CORES_NOTE;"
     echo "concurrency $CONCURRENCY, open-loop rate $RATE req/s, prompt $PROMPT_BYTES B, max_tokens $MAX_TOKENS,"
-    echo "warm-up $WARMUP + window $DURATION per run, $([[ $PAIRED == 1 ]] && echo "direct and Sluice paired in" \
-        || echo "direct and Sluice one after the other in") each run; load average $LOAD_BEFORE before, $LOAD_AFTER after."
+    echo "warm-up $WARMUP + window $DURATION per run; closed: direct and Sluice one after the other; open:" \
+        "$([[ $PAIRED == 1 ]] && echo "paired" || echo "one after the other"); load average $LOAD_BEFORE before," \
+        "$LOAD_AFTER after."
 } >>"$TMP/table.md"
 cat "$TMP/table.md"
 if [[ -n ${RESULTS:-} ]]; then cp "$TMP/table.md" "$RESULTS"; log "table written to $RESULTS"; fi
