@@ -46,7 +46,7 @@ import tools.jackson.databind.json.JsonMapper;
  * waited too long.
  *
  * <p>A pool that configures no model names has each endpoint's models discovered from {@code GET /v1/models} every
- * {@value #DISCOVERY_SECONDS} s.
+ * {@value #DISCOVERY_SECONDS} s (1 s after a failed attempt).
  */
 public final class EngineScraper implements AutoCloseable {
 
@@ -62,7 +62,8 @@ public final class EngineScraper implements AutoCloseable {
         volatile boolean scraping;
         volatile boolean discovering;
         long nextScrapeNanos;
-        long nextDiscoveryNanos;
+        /** Written by the timer thread when a discovery starts, and by its callback when it fails. */
+        volatile long nextDiscoveryNanos;
 
         Target(long now) {
             nextScrapeNanos = now;
@@ -179,10 +180,13 @@ public final class EngineScraper implements AutoCloseable {
         }
         t.discovering = true;
         http.sendAsync(req.get(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
-            t.discovering = false;
             if (err != null || resp.statusCode() != 200) {
+                // Not answered (yet): ask again soon rather than at the next regular discovery.
+                t.nextDiscoveryNanos = clock.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+                t.discovering = false;
                 return;
             }
+            t.discovering = false;
             try {
                 JsonNode data = JSON.readTree(resp.body()).path("data");
                 Set<String> names = new LinkedHashSet<>();

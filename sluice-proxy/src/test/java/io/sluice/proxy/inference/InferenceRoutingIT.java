@@ -50,7 +50,7 @@ class InferenceRoutingIT {
                     endpoints: [ %s ]
                 """.formatted(policy, policy.equals("round-robin") ? "" : """
                     inference:
-                      metrics: { interval: 20ms, stale_after: 200ms }
+                      metrics: { interval: 20ms, stale_after: 1s }
                 """ + extra, endpoints);
     }
 
@@ -161,7 +161,7 @@ class InferenceRoutingIT {
                       - name: llm
                         policy: inference
                         inference:
-                          metrics: { interval: 20ms, stale_after: 200ms }
+                          metrics: { interval: 20ms, stale_after: 1s }
                           aliases: { llama3: llama-3-8b }
                           rewrites: [ { model: canary, targets: { llama-3-8b: 50, qwen-7b: 50 } } ]
                         endpoints:
@@ -170,7 +170,7 @@ class InferenceRoutingIT {
                           - { address: 127.0.0.1:%3$d, models: [ qwen-7b ] }
                       - name: auto
                         policy: inference
-                        inference: { metrics: { interval: 20ms, stale_after: 200ms } }
+                        inference: { metrics: { interval: 20ms, stale_after: 1s } }
                         endpoints: [ { address: 127.0.0.1:%1$d }, { address: 127.0.0.1:%3$d } ]
                       - name: small
                         policy: inference
@@ -239,7 +239,7 @@ class InferenceRoutingIT {
 
                 // A pool that names no model learns them from each endpoint's GET /v1/models.
                 InferencePool auto = sluice.server().runtime().pool("auto").orElseThrow().inference().orElseThrow();
-                Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
                         .until(() -> auto.models().servedNames(java.util.Set.of()).containsAll(
                                 List.of("llama-3-8b", "qwen-7b")));
                 SimCluster.run(6, 3, i -> post(url, chat("qwen-7b", "sys", "auto " + i, 2, false), "x-pool", "auto"))
