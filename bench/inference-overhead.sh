@@ -27,7 +27,8 @@
 #
 # Knobs: SIMS (4), CONCURRENCY (150), RATE (100), PAIRED (1), PROMPT_BYTES (225280), MAX_TOKENS (4), WARMUP (5s),
 # DURATION (10s), ROUNDS (5), IO_THREADS (1), POLICY (auto: inference if this build has it, else least-connections),
-# PIN (1), SLUICE_JAR, BENCH_JAR, SLUICE_JAVA_OPTS, SIM_JAVA_OPTS, CLIENT_JAVA_OPTS, RESULTS (file for the markdown
+# PIN (1), INFERENCE (the pool's inference settings as a YAML flow map, e.g. '{ saturation: { queue: 1000 } }'),
+# SLUICE_JAR, BENCH_JAR, SLUICE_JAVA_OPTS, SIM_JAVA_OPTS, CLIENT_JAVA_OPTS, RESULTS (file for the markdown
 # table), KEEP_TMP. Defaults take about 4 minutes.
 #
 # Usage: bench/inference-overhead.sh    (from the repository root; builds the jars if they are missing: delete
@@ -156,6 +157,7 @@ listeners:
 pools:
   - name: llm
     policy: $policy
+$([[ -n ${INFERENCE:-} && $policy != least-connections ]] && echo "    inference: $INFERENCE")
     endpoints:
 $ENDPOINTS
 EOF
@@ -185,6 +187,11 @@ sluice_requests() {
 }
 # CPU of Sluice's event loops only (threads sluice-io-*): the per-request cost, without the JIT compiler (which
 # keeps compiling for minutes on a starved core), GC and the metrics scraper (a fixed cost per second).
+# Sum and count of the time requests spent in Sluice's central queue (flow control), "sum count".
+sluice_queue_wait() {
+    curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^sluice_inference_queue_wait_seconds_sum/ {s += $NF}
+        /^sluice_inference_queue_wait_seconds_count/ {c += $NF} END {printf "%f %d", s, c}'
+}
 sluice_cpu_us() {
     local t total=0
     for t in /proc/"$SLUICE_PID"/task/*; do
@@ -229,7 +236,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         # The first arm alternates between rounds (it gets the first turn at the servers).
         if ((r % 2)); then order=(direct sluice); else order=(sluice direct); fi
         declare -A RES=()
-        req0=$(sluice_requests); cpu0=$(sluice_cpu_us)
+        req0=$(sluice_requests); cpu0=$(sluice_cpu_us); read -r qs0 qc0 <<<"$(sluice_queue_wait)"
         if [[ $mode == open && $PAIRED == 1 ]]; then
             out=$(load "${order[0]}" "$(url_of "${order[0]}")" "$rate" "$WARMUP" "$DURATION" \
                 "${order[1]}" "$(url_of "${order[1]}")")
@@ -247,7 +254,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
         n=$((req1 - req0)); ((n > 0)) || n=1
         cpu_per_req=$(((cpu1 - cpu0) / n))
         for target in direct sluice; do log "round $r $mode $target: $(cut -d' ' -f3- <<<"${RES[$target]}")"; done
-        log "round $r $mode: Sluice event-loop CPU ${cpu_per_req} us per request"
+        read -r qs1 qc1 <<<"$(sluice_queue_wait)"
+        queued=$((qc1 - qc0))
+        log "round $r $mode: Sluice event-loop CPU ${cpu_per_req} us per request; $queued requests timed in" \
+            "the central queue (flow control), mean wait $(awk -v s="$(echo "$qs1 - $qs0" | bc -l)" -v n="$queued" \
+            'BEGIN {printf "%.1f", (n > 0 ? 1000 * s / n : 0)}') ms"
         ROWS+=("$mode $r ${RES[direct]// /;} ${RES[sluice]// /;} $cpu_per_req")
     done
 done
