@@ -43,7 +43,8 @@ public final class SimCommand implements Callable<Integer> {
     private int replicas;
 
     @Option(names = "--profile", paramLabel = "P", defaultValue = "a100-80g-llama3-8b",
-            description = "GPU and model: <gpu>-<model>[-tp<N>] (default: ${DEFAULT-VALUE})")
+            description = "GPU and model: <gpu>-<model>[-tp<N>] (default: ${DEFAULT-VALUE}), or 'instant': no "
+                    + "compute time, for measuring a proxy's overhead")
     private String profile;
 
     @Option(names = "--model", paramLabel = "NAME", description = "model name to serve (default: the profile's)")

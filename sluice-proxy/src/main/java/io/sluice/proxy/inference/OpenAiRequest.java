@@ -120,14 +120,14 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
                     }
                     case "messages" -> {
                         if (chat) {
-                            prompt = messages(p, t);
+                            prompt = messages(p, t, body, length);
                         } else {
                             p.skipChildren();
                         }
                     }
                     case "prompt", "input" -> {
                         if (!chat) {
-                            prompt = prompt(p, t, name);
+                            prompt = prompt(p, t, name, body, length);
                         } else {
                             p.skipChildren();
                         }
@@ -153,28 +153,29 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
     }
 
     private record Prompt(byte[] bytes, int tokens) {
-        static Prompt text(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            return new Prompt(b, Math.max(1, (b.length + 3) / 4));
+        static Prompt text(PromptBuffer text) {
+            return new Prompt(text.toByteArray(), Math.max(1, (text.length() + 3) / 4));
         }
     }
 
-    private static Prompt prompt(JsonParser p, JsonToken t, String name) throws Invalid {
+    private static Prompt prompt(JsonParser p, JsonToken t, String name, byte[] body, int length) throws Invalid {
         if (t == JsonToken.VALUE_STRING) {
-            return Prompt.text(p.getString());
+            PromptBuffer text = new PromptBuffer(length);
+            text.appendString(p, body, length);
+            return Prompt.text(text);
         }
         if (t != JsonToken.START_ARRAY) {
             throw new Invalid(name + " must be a string, a list of strings or a list of token ids", name);
         }
         ByteArrayOutputStream ids = new ByteArrayOutputStream();
-        StringBuilder text = new StringBuilder();
+        PromptBuffer text = new PromptBuffer(length);
         int count = 0;
         boolean strings = false;
         JsonToken e;
         while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
             if (e == JsonToken.VALUE_STRING) {
                 strings = true;
-                text.append(p.getString());
+                text.appendString(p, body, length);
             } else if (e == JsonToken.VALUE_NUMBER_INT) {
                 int v = p.getIntValue();
                 ids.write(v);
@@ -202,27 +203,28 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
             throw new Invalid(name + " must not be empty", name);
         }
         if (strings) {
-            return Prompt.text(text.toString());
+            return Prompt.text(text);
         }
         return new Prompt(ids.toByteArray(), ids.size() / 4);
     }
 
-    private static Prompt messages(JsonParser p, JsonToken t) throws Invalid {
+    private static Prompt messages(JsonParser p, JsonToken t, byte[] body, int length) throws Invalid {
         if (t != JsonToken.START_ARRAY) {
             throw new Invalid("messages must be a non-empty list", "messages");
         }
-        StringBuilder b = new StringBuilder();
+        PromptBuffer b = new PromptBuffer(length);
+        PromptBuffer content = new PromptBuffer(Math.min(length, 1 << 16));
         int n = 0;
         while (p.nextToken() == JsonToken.START_OBJECT) {
             String role = null;
-            String content = null;
+            boolean hasContent = false;
             String name;
             while ((name = p.nextName()) != null) {
                 JsonToken v = p.nextToken();
                 if (name.equals("role") && v == JsonToken.VALUE_STRING) {
                     role = p.getString();
                 } else if (name.equals("content")) {
-                    content = content(p, v);
+                    hasContent = content(p, v, body, length, content);
                 } else {
                     p.skipChildren();
                 }
@@ -230,11 +232,11 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
             if (role == null) {
                 throw new Invalid("every message needs a role", "messages");
             }
-            b.append("<|").append(role).append("|>\n");
-            if (content != null) {
+            b.append("<|" + role + "|>\n");
+            if (hasContent) {
                 b.append(content);
             }
-            b.append('\n');
+            b.append("\n");
             n++;
         }
         if (p.currentToken() != JsonToken.END_ARRAY) {
@@ -243,20 +245,23 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
         if (n == 0) {
             throw new Invalid("messages must be a non-empty list", "messages");
         }
-        return Prompt.text(b.toString());
+        return Prompt.text(b);
     }
 
-    private static String content(JsonParser p, JsonToken v) throws Invalid {
+    /** Renders a message's content into {@code out} (cleared first); false if it is null. */
+    private static boolean content(JsonParser p, JsonToken v, byte[] body, int length, PromptBuffer out)
+            throws Invalid {
+        out.clear();
         if (v == JsonToken.VALUE_STRING) {
-            return p.getString();
+            out.appendString(p, body, length);
+            return true;
         }
         if (v == JsonToken.VALUE_NULL) {
-            return null;
+            return false;
         }
         if (v != JsonToken.START_ARRAY) {
             throw new Invalid("message content must be a string or a list of parts", "messages");
         }
-        StringBuilder b = new StringBuilder();
         JsonToken part;
         while ((part = p.nextToken()) != JsonToken.END_ARRAY) {
             if (part != JsonToken.START_OBJECT) {
@@ -267,13 +272,13 @@ public record OpenAiRequest(String model, int modelStart, int modelEnd, boolean 
             while ((name = p.nextName()) != null) {
                 JsonToken x = p.nextToken();
                 if (name.equals("text") && x == JsonToken.VALUE_STRING) {
-                    b.append(p.getString());
+                    out.appendString(p, body, length);
                 } else {
                     p.skipChildren();
                 }
             }
         }
-        return b.toString();
+        return true;
     }
 
     /** Offset just past the JSON string starting with the quote at {@code start}. */

@@ -49,6 +49,15 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
         }
     }
 
+    /**
+     * The name of the test profile with no compute time: {@code sluice sim --profile instant} (see
+     * {@link #instant()}).
+     */
+    public static final String INSTANT = "instant";
+
+    /** KV blocks of the {@link #instant()} profile: 8,388,608 tokens, 150 prompts of 55,000 tokens on one server. */
+    static final int INSTANT_KV_BLOCKS = 1 << 19;
+
     /** The three profiles the simulator documents and calibrates. */
     public static final String[] DOCUMENTED = {"a100-80g-llama3-8b", "h100-llama3-8b", "h100-qwen3-32b-tp2"};
 
@@ -58,6 +67,9 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
      * @throws IllegalArgumentException naming what is unknown and what is known
      */
     public static Profile of(String name) {
+        if (name.equals(INSTANT)) {
+            return instant();
+        }
         String rest = null;
         Gpu gpu = null;
         for (Map.Entry<String, Gpu> e : Gpu.known().entrySet()) {
@@ -73,7 +85,8 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
         }
         if (gpu == null) {
             throw new IllegalArgumentException("profile '" + name + "': unknown GPU (known: " + Gpu.names()
-                    + "; write <gpu>-<model>[-tp<N>], e.g. a100-80g-llama3-8b)");
+                    + "; write <gpu>-<model>[-tp<N>], e.g. a100-80g-llama3-8b, or "
+                    + INSTANT + " for a test server with no compute time)");
         }
         int tp = 1;
         int tpAt = rest.lastIndexOf("-tp");
@@ -93,6 +106,23 @@ public record Profile(String name, Gpu gpu, ModelSpec model, int tensorParallel,
         ModelSpec model = ModelSpec.named(modelName).orElseThrow(() -> new IllegalArgumentException(
                 "profile '" + name + "': unknown model '" + modelName + "' (known: " + ModelSpec.names() + ")"));
         return derive(name, gpu, model, tp);
+    }
+
+    /**
+     * A test profile for measuring what sits in front of the engine (a proxy's overhead), not the engine: every
+     * iteration takes 1 ns, so a request's first token comes as soon as the server has parsed it and the engine
+     * thread has run one iteration. Everything else is real: the prompt is parsed and hashed into blocks, the KV
+     * cache and prefix cache keep their accounting (cache hits show in {@code /metrics}), tokens stream as SSE one
+     * iteration at a time. The model's shape is Llama 3 8B's (128k context); the limits are wide so that nothing
+     * queues: 1,024 sequences, 131,072 batched tokens (a 220 KB prompt is prefilled in one iteration) and
+     * {@value #INSTANT_KV_BLOCKS} KV blocks (about 25 MB of heap per replica).
+     */
+    public static Profile instant() {
+        Gpu gpu = new Gpu(INSTANT, 1e27, 1e27, 1L << 50, 1e27);
+        ModelSpec model = ModelSpec.named("llama3-8b").orElseThrow();
+        Efficiency zero = new Efficiency(1, 1, 1, 1, 0, 0);
+        return new Profile(INSTANT, gpu, model, 1, zero, 1024, 131_072, 4, Duration.ofMillis(25),
+                INSTANT_KV_BLOCKS, model.maxModelLen());
     }
 
     /** Parses a profile name, or returns empty. */

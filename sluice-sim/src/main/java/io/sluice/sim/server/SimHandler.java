@@ -1,5 +1,6 @@
 package io.sluice.sim.server;
 
+import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -16,7 +17,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.inference.PromptHasher;
 import io.sluice.sim.engine.EngineRequest;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -120,7 +120,9 @@ final class SimHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private void complete(ChannelHandlerContext ctx, FullHttpRequest req, boolean chat, boolean keepAlive) {
         JsonNode body;
         try {
-            body = JSON.readTree(req.content().toString(StandardCharsets.UTF_8));
+            // From the bytes: Jackson's UTF-8 byte parser is several times faster on a 220 KB prompt than
+            // decoding to a String first and parsing characters.
+            body = JSON.readTree(new ByteBufInputStream(req.content()));
         } catch (JacksonException e) {
             throw new OpenAiError.Failure(OpenAiError.badRequest("The body is not valid JSON: "
                     + e.getOriginalMessage(), ""));

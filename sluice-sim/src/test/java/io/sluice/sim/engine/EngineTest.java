@@ -298,4 +298,22 @@ class EngineTest {
             d.engine.finishIteration();
         }
     }
+
+    @Test
+    void instantProfilePrefillsA220KbPromptInOneIterationAndKeepsThePrefixCache() {
+        EngineDriver d = new EngineDriver(Profile.instant());
+        long[] system = hashes("system", 2048);
+        EngineRequest first = d.submit(1, 55_000, 4, concat(system, hashes("user-1", 1389)));
+        d.step();
+        assertThat(d.recorder.firstToken).containsKey(1L);
+        assertThat(d.clock.nanoTime()).isLessThan(10);
+        d.runToIdle(10);
+        EngineRequest second = d.submit(2, 55_000, 4, concat(system, hashes("user-2", 1389)));
+        d.step();
+        assertThat(d.recorder.firstToken).containsKey(2L);
+        assertThat(first.cachedTokens()).isZero();
+        assertThat(second.cachedTokens()).isEqualTo(2048 * Profile.BLOCK_TOKENS);
+        d.runToIdle(10);
+        assertThat(d.recorder.finished).containsKeys(1L, 2L);
+    }
 }

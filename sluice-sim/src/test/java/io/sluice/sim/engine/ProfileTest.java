@@ -50,4 +50,19 @@ class ProfileTest {
         double twoChunks = a100.iterationNanos(4096, 1, 4096.0 * 4097 / 2, 4096);
         assertThat(twoChunks / oneChunk).isBetween(1.9, 2.6);
     }
+
+    @Test
+    void instantProfileHasNoComputeTimeButRealLimits() {
+        Profile p = Profile.of(Profile.INSTANT);
+        assertThat(p.name()).isEqualTo("instant");
+        assertThat(p.model().name()).isEqualTo("llama3-8b");
+        assertThat(p.kvBlocks()).isEqualTo(Profile.INSTANT_KV_BLOCKS);
+        // 150 prompts of 55,000 tokens (220 KB) fit in one replica's cache, and one prefills in one iteration.
+        assertThat(p.kvTokens()).isGreaterThan(150L * 55_000);
+        assertThat(p.maxNumBatchedTokens()).isGreaterThanOrEqualTo(55_000);
+        CostModel cost = new CostModel(p);
+        assertThat(cost.iterationNanos(55_000, 1, 55_000.0 * 55_001 / 2, 55_000)).isLessThan(1.0);
+        assertThat(cost.iterationNanos(1024, 1024, 1024 * 60_000.0, 1024 * 60_000.0)).isLessThan(1.0);
+        assertThatThrownBy(() -> Profile.of("instant-llama3-8b")).hasMessageContaining("instant");
+    }
 }
