@@ -74,6 +74,16 @@ public final class InferencePolicies {
         };
     }
 
+    /**
+     * The central queue a policy gets: the baselines queue first come, first served (llm-d's flow control orders
+     * each flow by arrival; the SGLang router never queues), whatever {@code flow_control.order} says; {@code
+     * inference} gets the configured queue. The proxy and the replay both build their queue from this.
+     */
+    public static InferenceConfig.FlowControl flowControlFor(String policy, InferenceConfig.FlowControl configured) {
+        return policy.equals("inference") ? configured : new InferenceConfig.FlowControl(configured.maxQueue(),
+                configured.queueTimeout(), InferenceConfig.QueueOrder.FAIR_FIFO, configured.aging());
+    }
+
     /** The fleet behind an inference policy, to publish metrics into; empty for other policies. */
     public static Optional<FleetState> fleet(LoadBalancer balancer) {
         return balancer instanceof InferencePolicy p ? Optional.of(p.fleet()) : Optional.empty();

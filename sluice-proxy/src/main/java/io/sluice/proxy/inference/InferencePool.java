@@ -61,7 +61,8 @@ public final class InferencePool {
         this.parser = EngineMetricsParser.of(settings.engine());
         this.queue = previous.filter(p -> p.config.flowControl().equals(settings.flowControl()))
                 .map(p -> p.queue)
-                .orElseGet(() -> FlowController.of(config.name(), settings.flowControl(), clock,
+                .orElseGet(() -> FlowController.of(config.name(),
+                        InferencePolicies.flowControlFor(config.policy(), settings.flowControl()), clock,
                         (call, reason, retryAfter) -> call.refused(reason, retryAfter)));
         this.configured = List.copyOf(config.endpoints());
         ModelRouter fromConfig = ModelRouter.of(settings, configured);

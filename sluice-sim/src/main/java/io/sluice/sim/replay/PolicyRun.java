@@ -11,6 +11,7 @@ import io.sluice.endpoint.Member;
 import io.sluice.endpoint.EndpointSet;
 import io.sluice.config.InferenceConfig;
 import io.sluice.inference.FleetState;
+import io.sluice.inference.InferencePolicies;
 import io.sluice.inference.FlowController;
 import io.sluice.inference.InferenceExchange;
 import io.sluice.inference.InferenceRequest;
@@ -145,7 +146,8 @@ final class PolicyRun implements EngineListener {
         this.fleet = routing.fleet().orElse(null);
         InferenceConfig inference = poolConfig.inference().orElseGet(InferenceConfig::defaults);
         this.flow = fleet == null ? null
-                : FlowController.of("replay", flowControl(policy, inference.flowControl()), clock, this::refused);
+                : FlowController.of("replay", InferencePolicies.flowControlFor(policy, inference.flowControl()), clock,
+                        this::refused);
         boolean warmup = !config.faults().warmup().isZero();
         this.pool = Pool.of("replay", routing.balancer(), EndpointSet.Options.DEFAULT, clock, warmup,
                 poolConfig.endpoints(), Optional.empty());
@@ -159,15 +161,6 @@ final class PolicyRun implements EngineListener {
         this.series = new LoadSeries(n);
         this.endpointRequests = new long[n];
         this.defaultModel = servers.get(0).model().servedName();
-    }
-
-    /**
-     * The central queue of a policy: the baselines queue first come, first served (llm-d's flow control orders
-     * each flow by arrival; the SGLang router never queues), whatever {@code flow_control.order} says.
-     */
-    static InferenceConfig.FlowControl flowControl(String policy, InferenceConfig.FlowControl configured) {
-        return policy.equals("inference") ? configured : new InferenceConfig.FlowControl(configured.maxQueue(),
-                configured.queueTimeout(), InferenceConfig.QueueOrder.FAIR_FIFO, configured.aging());
     }
 
     /** The pool as the proxy would read it from YAML, so every policy gets its documented defaults. */

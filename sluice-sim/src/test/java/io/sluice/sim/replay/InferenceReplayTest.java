@@ -7,6 +7,7 @@ import io.sluice.balance.Selector;
 import io.sluice.config.InferenceConfig;
 import io.sluice.inference.FleetState;
 import io.sluice.inference.InferenceExchange;
+import io.sluice.inference.InferencePolicies;
 import io.sluice.sim.trace.Generator;
 import io.sluice.sim.trace.LengthSampler;
 import io.sluice.sim.trace.RequestStream;
@@ -152,9 +153,9 @@ class InferenceReplayTest {
     void theBaselinesQueueFirstComeFirstServedInferenceAsConfigured() {
         InferenceConfig.FlowControl configured = InferenceConfig.defaults().flowControl();
         assertThat(configured.order()).isEqualTo(InferenceConfig.QueueOrder.SHORTEST_FIRST);
-        assertThat(PolicyRun.flowControl("inference", configured)).isEqualTo(configured);
+        assertThat(InferencePolicies.flowControlFor("inference", configured)).isEqualTo(configured);
         for (String baseline : List.of("llm-d", "sglang-cache-aware")) {
-            InferenceConfig.FlowControl f = PolicyRun.flowControl(baseline, configured);
+            InferenceConfig.FlowControl f = InferencePolicies.flowControlFor(baseline, configured);
             assertThat(f.order()).as(baseline).isEqualTo(InferenceConfig.QueueOrder.FAIR_FIFO);
             assertThat(f.maxQueue()).isEqualTo(configured.maxQueue());
             assertThat(f.queueTimeout()).isEqualTo(configured.queueTimeout());
