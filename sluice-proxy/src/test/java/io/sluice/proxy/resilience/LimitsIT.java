@@ -60,7 +60,7 @@ class LimitsIT {
 
     @Test
     void overMaxRequestsTheClientGetsAnImmediate503WithRetryAfter() {
-        try (TestBackend a = slow("a", 400);
+        try (TestBackend a = slow("a", 1000);
              RunningSluice sluice = sluice("""
                   - name: web
                     endpoints: [ { address: %s } ]
@@ -68,11 +68,14 @@ class LimitsIT {
                 """.formatted(a.address()))) {
             List<Timed> results = concurrently(sluice, 3);
             List<Timed> refused = results.stream().filter(t -> t.status() == 503).toList();
-            assertThat(results.stream().filter(t -> t.status() == 200)).hasSize(2);
+            List<Timed> served = results.stream().filter(t -> t.status() == 200).toList();
+            assertThat(served).hasSize(2);
             assertThat(refused).hasSize(1);
             assertThat(refused.get(0).response().headers().firstValue("retry-after")).contains("3");
-            assertThat(refused.get(0).millis()).as("refused at once, not after the backend's 400 ms")
-                    .isLessThan(300);
+            // Refused at admission: before the backend's 1 s answer, and before either served request ends (on a
+            // loaded machine a connection set-up alone can take a few hundred ms, so no tighter absolute bound).
+            assertThat(refused.get(0).millis()).as("refused at once, not after the backend's 1 s")
+                    .isLessThan(1000).isLessThan(served.stream().mapToLong(Timed::millis).min().orElseThrow());
             assertThat(sluice.metric("sluice_circuit_breaker_overflows_total", "pool=\"web\"",
                     "resource=\"requests\"")).isEqualTo(1);
         }
