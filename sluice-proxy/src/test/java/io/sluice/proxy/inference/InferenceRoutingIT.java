@@ -57,7 +57,9 @@ class InferenceRoutingIT {
     /**
      * Runs the shared-prefix workload and returns the fleet's prefix-cache hit ratio as the simulators counted it:
      * 240 requests made of one of four long system prompts (2,048 tokens each) and a short user question, in random
-     * order, two at a time; each replica's KV cache holds a little more than one of the prompts.
+     * order, one at a time; each replica's KV cache holds a little more than one of the prompts. (Two at a time
+     * on a loaded machine, where scrapes arrive late, the load guard now and then sends a prompt to a second
+     * server and the two small caches thrash; the spill-over itself is the next test's subject.)
      */
     private static double sharedPrefixHitRatio(String policy) {
         try (SimServer sims = SimServer.start(SimOptions.of(smallCache()).withReplicas(4));
@@ -69,7 +71,7 @@ class InferenceRoutingIT {
                 systems[i] = text(i, 8192);
             }
             int[] prompt = new Random(7).ints(240, 0, systems.length).toArray();
-            List<HttpResponse<String>> responses = SimCluster.run(prompt.length, 2,
+            List<HttpResponse<String>> responses = SimCluster.run(prompt.length, 1,
                     i -> post(sluice.url("web") + "/v1/chat/completions",
                             chat(MODEL, systems[prompt[i]], "question " + i, 4, i % 2 == 0)));
             assertThat(responses).allSatisfy(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(200));
