@@ -1,8 +1,5 @@
 package io.sluice.inference;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import net.openhft.hashing.LongHashFunction;
 
@@ -11,16 +8,13 @@ import net.openhft.hashing.LongHashFunction;
  *
  * <p>The simulator's KV cache, the replay and the router's prefix index all describe a prompt the same way: the
  * UTF-8 bytes of the prompt text are cut into blocks of {@link #BLOCK_BYTES} bytes (a 16-token KV block at the
- * usual ~4 bytes per token), and block <i>i</i>'s hash is XXH3-64 of its bytes seeded with block <i>i−1</i>'s
- * hash (seed 0 for the first block). Two prompts share their first <i>k</i> hashes exactly when they share their
- * first <i>k</i> blocks of text, so the length of the common leading run of hashes is the reusable prefix. Only
- * whole blocks are hashed: like vLLM's prefix cache, a partial last block is never shared. The function is fixed
- * (XXH3-64 via zero-allocation-hashing) so that hashes are stable across processes and releases.
- *
- * <p>A whole block is hashed by {@link #block64}, XXH3-64's 17-to-128-byte path written out for 64 bytes: the
- * library's seeded hash function derives a 192-byte secret from the seed on every call (a new function object per
- * block), which cost more than the hashing itself on a 220 KB prompt. The values are the library's, bit for bit
- * (the tests compare them).
+ * usual ~4 bytes per token), and block <i>i</i>'s hash is XXH3-64 (zero-allocation-hashing, unseeded) of block
+ * <i>i−1</i>'s hash XOR the XXH3-64 of block <i>i</i>'s bytes (0 before the first block). Two prompts share their
+ * first <i>k</i> hashes exactly when they share their first <i>k</i> blocks of text (up to 64-bit collisions), so
+ * the length of the common leading run of hashes is the reusable prefix. Only whole blocks are hashed: like vLLM's
+ * prefix cache, a partial last block is never shared. The function is fixed so that hashes are stable across
+ * processes and releases. Chaining through one shared unseeded function keeps it allocation-free: the library's
+ * seeded functions derive a 192-byte secret per seed, which on a 220 KB prompt cost more than the hashing itself.
  */
 public final class PromptHasher {
 
@@ -35,18 +29,7 @@ public final class PromptHasher {
 
     private static final long[] NONE = new long[0];
 
-    private static final VarHandle LE64 = MethodHandles.byteArrayViewVarHandle(long[].class,
-            ByteOrder.LITTLE_ENDIAN);
-    private static final long PRIME64_1 = 0x9E3779B185EBCA87L;
-    // The first 64 bytes of XXH3's default secret (kSecret), as little-endian words.
-    private static final long S0 = 0xBE4BA423396CFEB8L;
-    private static final long S1 = 0x1CAD21F72C81017CL;
-    private static final long S2 = 0xDB979083E96DD4DEL;
-    private static final long S3 = 0x1F67B3B7A4A44072L;
-    private static final long S4 = 0x78E5C0CC4EE679CBL;
-    private static final long S5 = 0x2172FFCC7DD05A82L;
-    private static final long S6 = 0x8E2443F7744608B8L;
-    private static final long S7 = 0x4C263A81E69035E0L;
+    private static final LongHashFunction XX3 = LongHashFunction.xx3();
 
     private PromptHasher() {
     }
@@ -78,33 +61,7 @@ public final class PromptHasher {
 
     /** The hash of one block chained to the previous block's hash (0 for the first block). */
     public static long next(long previous, byte[] block, int offset, int length) {
-        if (length == BLOCK_BYTES) {
-            return block64(previous, block, offset);
-        }
-        return LongHashFunction.xx3(previous).hashBytes(block, offset, length);
-    }
-
-    /**
-     * XXH3-64 with a seed of the 64 bytes at {@code offset}: equal to
-     * {@code LongHashFunction.xx3(seed).hashBytes(bytes, offset, 64)}, without allocating.
-     */
-    static long block64(long seed, byte[] bytes, int offset) {
-        long acc = BLOCK_BYTES * PRIME64_1;
-        acc += mix16(bytes, offset + 16, S4, S5, seed);
-        acc += mix16(bytes, offset + 32, S6, S7, seed);
-        acc += mix16(bytes, offset, S0, S1, seed);
-        acc += mix16(bytes, offset + 48, S2, S3, seed);
-        acc ^= acc >>> 37;
-        acc *= 0x165667919E3779F9L;
-        return acc ^ (acc >>> 32);
-    }
-
-    private static long mix16(byte[] bytes, int at, long secretLo, long secretHi, long seed) {
-        long a = (long) LE64.get(bytes, at) ^ (secretLo + seed);
-        long b = (long) LE64.get(bytes, at + 8) ^ (secretHi - seed);
-        // The 128-bit product folded to 64 bits: low ^ high, the high word unsigned.
-        long high = Math.multiplyHigh(a, b) + ((a >> 63) & b) + ((b >> 63) & a);
-        return (a * b) ^ high;
+        return XX3.hashLong(previous ^ XX3.hashBytes(block, offset, length));
     }
 
     /** The hash of a synthetic block (from a trace's block id) chained to the previous one. */
