@@ -12,6 +12,8 @@
 # repeated with the order of the targets rotated; the Sluice/HAProxy ratio is computed within each round (the
 # machine is shared, so only same-round ratios mean much) and the median over rounds is printed with all values.
 # Latency columns are wrk's p50 and p99; "added p99" is the proxy's p99 minus direct's p99 of the same round.
+# "CPU µs/request" is the CPU time (user + system, from /proc/<pid>/stat) the target used during the run divided by
+# the requests it served: on a shared machine it is steadier than the rate, which depends on what else runs.
 #
 # Cores (PIN=1, the default, on >= 2 cores): the proxies run on the last core (IO_THREADS threads/event loops/
 # workers); wrk and the backend share the others.
@@ -117,7 +119,7 @@ nginx_temp_paths() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- backend
-declare -A PORT
+declare -A PORT PID
 PORT[direct]=$(free_port)
 mkdir -p "$TMP/www" "$TMP/backend"
 for s in $SIZES; do head -c "$s" /dev/zero | tr '\0' 'x' >"$TMP/www/$s"; done
@@ -135,6 +137,7 @@ http {
 EOF
 "${LOAD_PIN[@]}" nginx -p "$TMP/backend" -c "$TMP/backend/nginx.conf" >"$TMP/backend.out" 2>&1 &
 PIDS+=($!)
+PID[direct]=$!
 wait_port "${PORT[direct]}" backend
 BACKEND=127.0.0.1:${PORT[direct]}
 
@@ -160,6 +163,7 @@ backend web
 EOF
 "${PROXY_PIN[@]}" haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.out" 2>&1 &
 PIDS+=($!)
+PID[haproxy]=$!
 wait_port "${PORT[haproxy]}" haproxy
 
 PORT[nginx]=$(free_port)
@@ -189,6 +193,7 @@ http {
 EOF
 "${PROXY_PIN[@]}" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx.out" 2>&1 &
 PIDS+=($!)
+PID[nginx]=$!
 wait_port "${PORT[nginx]}" nginx
 
 PORT[sluice]=$(free_port)
@@ -207,7 +212,7 @@ EOF
 # shellcheck disable=SC2086
 "${PROXY_PIN[@]}" java $SLUICE_JAVA_OPTS -jar "$SLUICE_JAR" run -c "$TMP/sluice.yaml" >"$TMP/sluice.out" 2>&1 &
 PIDS+=($!)
-SLUICE_PID=$!
+PID[sluice]=$!
 wait_port "${PORT[sluice]}" sluice
 
 # ---------------------------------------------------------------- loads
@@ -216,13 +221,27 @@ to_ms() {
     awk -v v="$1" 'BEGIN{n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n*=1; else if (v ~ /s$/) n*=1000;
         printf "%.3f", n}'
 }
-# Runs wrk against one target; prints "rate p50ms p99ms". Non-2xx answers or socket errors are reported.
+# CPU time (user + system, in clock ticks) used so far by a process, its threads and its children (NGINX workers).
+cpu_ticks() {
+    local total=0 p
+    for p in $1 $(pgrep -P "$1" || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+TICK=$(getconf CLK_TCK)
+# Runs wrk against one target; prints "rate p50ms p99ms cpu_us_per_request". The CPU time is the target's own (for
+# direct: the backend's), so it holds up better than the rate when other work shares the machine.
+# Non-2xx answers or socket errors are reported.
 run() {
-    local target=$1 path=$2 secs=$3 mode=${4:-keepalive} out extra=()
+    local target=$1 path=$2 secs=$3 mode=${4:-keepalive} out extra=() c0 c1
     [[ $mode == close ]] && extra=(-H "Connection: close")
+    c0=$(cpu_ticks "${PID[$target]}")
     out=$("${LOAD_PIN[@]}" wrk -t 1 -c "$CONNS" -d "${secs}s" --latency "${extra[@]}" \
         "http://127.0.0.1:${PORT[$target]}/$path" 2>&1) || { log "wrk failed for $target:"; echo "$out" >&2; exit 1; }
-    local rate p50 p99 bad
+    c1=$(cpu_ticks "${PID[$target]}")
+    local rate p50 p99 bad n
+    n=$(awk '/requests in/ {print $1}' <<<"$out")
     rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -232,7 +251,8 @@ run() {
         log "$target /$path $mode: $(grep 'Socket errors' <<<"$out")"
     fi
     [[ -n $rate && -n $p99 ]] || { log "no result from wrk for $target:"; echo "$out" >&2; exit 1; }
-    echo "$rate $(to_ms "$p50") $(to_ms "$p99")"
+    echo "$rate $(to_ms "$p50") $(to_ms "$p99") $(awk -v c=$((c1 - c0)) -v t="$TICK" -v n="${n:-0}" \
+        'BEGIN{printf "%.1f", n > 0 ? c * 1e6 / t / n : 0}')"
 }
 
 # The loads: "name path seconds mode".
@@ -251,7 +271,7 @@ for t in $TARGETS; do
     done
 done
 
-declare -A RES RATIO P99ADD
+declare -A RES RATIO P99ADD CPURATIO
 for r in $(seq 1 "$ROUNDS"); do
     # Rotate the order of the targets from round to round.
     read -r -a order <<<"$TARGETS"
@@ -264,8 +284,9 @@ for r in $(seq 1 "$ROUNDS"); do
             this[$t]=$(run "$t" "$path" "$secs" "$mode")
             RES[$t.$name]+="${this[$t]};"
         done
-        read -r hr _ _ <<<"${this[haproxy]}"
-        read -r sr _ _ <<<"${this[sluice]}"
+        read -r hr _ _ hc <<<"${this[haproxy]}"
+        read -r sr _ _ sc <<<"${this[sluice]}"
+        CPURATIO[$name]+="$(awk -v s="$sc" -v h="$hc" 'BEGIN{printf "%.2f", s/h}') "
         read -r _ _ dp99 <<<"${this[direct]}"
         RATIO[$name]+="$(awk -v s="$sr" -v h="$hr" 'BEGIN{printf "%.2f", s/h}') "
         for t in haproxy nginx sluice; do
@@ -273,14 +294,14 @@ for r in $(seq 1 "$ROUNDS"); do
             P99ADD[$t.$name]+="$(awk -v p="$p99" -v d="$dp99" 'BEGIN{printf "%.2f", p-d}') "
         done
         log "round $r $name: direct ${this[direct]} | haproxy ${this[haproxy]} | nginx ${this[nginx]} |" \
-            "sluice ${this[sluice]}   (req/s p50 p99 ms)"
+            "sluice ${this[sluice]}   (req/s, p50 ms, p99 ms, CPU us/request)"
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-SLUICE_RSS=$(awk '/^VmRSS:/ {printf "%.0f MB", $2 / 1024}' "/proc/$SLUICE_PID/status" 2>/dev/null || echo "?")
+SLUICE_RSS=$(awk '/^VmRSS:/ {printf "%.0f MB", $2 / 1024}' "/proc/${PID[sluice]}/status" 2>/dev/null || echo "?")
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# Median of field $2 (1 rate, 2 p50, 3 p99) over the rounds' "rate p50 p99;" results.
+# Median of field $2 (1 rate, 2 p50, 3 p99, 4 CPU) over the rounds' "rate p50 p99;" results.
 field_median() { median "$(tr ';' '\n' <<<"$1" | awk -v f="$2" 'NF {print $f}' | tr '\n' ' ')"; }
 
 version() {
@@ -292,16 +313,19 @@ version() {
     esac
 }
 
-table="| load | target | req/s | p50 ms | p99 ms | added p99 ms | Sluice / HAProxy req/s (median; rounds) |
-|---|---|---|---|---|---|---|"
+table="| load | target | req/s | p50 ms | p99 ms | added p99 ms | CPU µs/request | Sluice / HAProxy req/s (median; rounds) | Sluice / HAProxy CPU per request |
+|---|---|---|---|---|---|---|---|---|"
 for l in "${LOADS[@]}"; do
     read -r name _ <<<"$l"
     for t in $TARGETS; do
-        added="–"; ratio=""
+        added="–"; ratio=""; cpuratio=""
         [[ $t == direct ]] || added=$(median "${P99ADD[$t.$name]}")
-        [[ $t == sluice ]] && ratio="**$(median "${RATIO[$name]}")** ($(xargs <<<"${RATIO[$name]}" | tr ' ' ','))"
+        if [[ $t == sluice ]]; then
+            ratio="**$(median "${RATIO[$name]}")** ($(xargs <<<"${RATIO[$name]}" | sed 's/ /, /g'))"
+            cpuratio="$(median "${CPURATIO[$name]}") ($(xargs <<<"${CPURATIO[$name]}" | sed 's/ /, /g'))"
+        fi
         table+="
-| $name | $(version "$t") | $(field_median "${RES[$t.$name]}" 1) | $(field_median "${RES[$t.$name]}" 2) | $(field_median "${RES[$t.$name]}" 3) | $added | $ratio |"
+| $name | $(version "$t") | $(field_median "${RES[$t.$name]}" 1) | $(field_median "${RES[$t.$name]}" 2) | $(field_median "${RES[$t.$name]}" 3) | $added | $(field_median "${RES[$t.$name]}" 4) | $ratio | $cpuratio |"
     done
 done
 echo

@@ -107,7 +107,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
-        client.holdRequestBody();
+        client.holdRequestBody(!bodyless);
         if (request.method().equals("CONNECT")) {
             respondError(405, "CONNECT is not supported", "method_not_allowed");
             return;
@@ -271,7 +271,7 @@ final class Exchange implements UpstreamListener, TryAdmission.Owner {
     private void retryElsewhere(Member failedMember) {
         pick.exclude(failedMember);
         // Body bytes wait in the client socket until the next try has sent what was already read.
-        client.holdRequestBody();
+        client.holdRequestBody(!bodyless);
         long delay = retries.backoffNanos(admission.tries());
         if (delay <= 0) {
             startTry();
