@@ -20,7 +20,7 @@ LIMIT_MB=${LIMIT_MB:-256}
 IO_THREADS=${IO_THREADS:-1}
 COMPARE=${COMPARE:-1}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
-SLUICE_JAVA_OPTS=${SLUICE_JAVA_OPTS:-"-Xms128m -Xmx128m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled"}
+SLUICE_JAVA_OPTS=${SLUICE_JAVA_OPTS:-"-Xms128m -Xmx128m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false"}
 export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
 
 log() { echo "[idle] $*" >&2; }
