@@ -18,10 +18,10 @@
 # Cores (PIN=1, the default, on >= 2 cores): the proxies run on the last core (IO_THREADS threads/event loops/
 # workers); wrk and the backend share the others.
 #
-# Knobs: IO_THREADS (1), CONNS (64), DURATION (8s), CLOSE_DURATION (5s), SIZES ("100 16384"), CLOSE (1),
-# ROUNDS (2), PIN (1), WARMUP (4s per target and size), INITIAL_WARMUP (15s for Sluice's JIT), SLUICE_JAR,
+# Knobs: IO_THREADS (1), CONNS (64), DURATION (6s), CLOSE_DURATION (4s), SIZES ("100 16384"), CLOSE (1),
+# ROUNDS (3), PIN (1), WARMUP (3s per target and load), INITIAL_WARMUP (30s for Sluice's JIT), SLUICE_JAR,
 # SLUICE_JAVA_OPTS, SLUICE_TRANSPORT (epoll), RESULTS (file for the markdown table), KEEP_TMP (1 keeps the configs).
-# The default run takes about 4 minutes.
+# The default run takes about 4.5 minutes.
 #
 # Usage: bench/compare.sh    (from anywhere; builds sluice.jar if it is missing; installs haproxy, nginx-light
 #                             and wrk with apt-get when they are not there)
@@ -30,14 +30,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 IO_THREADS=${IO_THREADS:-1}
 CONNS=${CONNS:-64}
-DURATION=${DURATION:-8}
-CLOSE_DURATION=${CLOSE_DURATION:-5}
+DURATION=${DURATION:-6}
+CLOSE_DURATION=${CLOSE_DURATION:-4}
 SIZES=${SIZES:-"100 16384"}
 CLOSE=${CLOSE:-1}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-1}
-WARMUP=${WARMUP:-4}
-INITIAL_WARMUP=${INITIAL_WARMUP:-15}
+WARMUP=${WARMUP:-3}
+INITIAL_WARMUP=${INITIAL_WARMUP:-30}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
 # The recommended options (docs/benchmarks/http1.md): a small fixed heap (a proxy's garbage is short-lived),
 # ParallelGC for throughput, no leak detection, no per-access buffer checks (the tests run with them on).
@@ -119,8 +119,11 @@ nginx_temp_paths() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- backend
-declare -A PORT PID
-PORT[direct]=$(free_port)
+declare -A PORT CPORT PID
+# Every target also listens on a second port used only by the Connection: close load: the proxy closes those
+# connections, so their TIME_WAIT sockets sit on the proxy's side, and a later keep-alive run whose ephemeral port
+# hits one of them would wait a second for its SYN to be retried (wrk counts that as a timeout).
+PORT[direct]=$(free_port); CPORT[direct]=$(free_port)
 mkdir -p "$TMP/www" "$TMP/backend"
 for s in $SIZES; do head -c "$s" /dev/zero | tr '\0' 'x' >"$TMP/www/$s"; done
 cat >"$TMP/backend/nginx.conf" <<EOF
@@ -132,7 +135,10 @@ events { worker_connections 16384; }
 http {
     access_log off; sendfile on; tcp_nodelay on; keepalive_timeout 300s; keepalive_requests 10000000;
     $(nginx_temp_paths "$TMP/backend")
-    server { listen 127.0.0.1:${PORT[direct]} reuseport backlog=4096; root $TMP/www; }
+    server {
+        listen 127.0.0.1:${PORT[direct]} reuseport backlog=4096; listen 127.0.0.1:${CPORT[direct]} backlog=4096;
+        root $TMP/www;
+    }
 }
 EOF
 "${LOAD_PIN[@]}" nginx -p "$TMP/backend" -c "$TMP/backend/nginx.conf" >"$TMP/backend.out" 2>&1 &
@@ -142,7 +148,7 @@ wait_port "${PORT[direct]}" backend
 BACKEND=127.0.0.1:${PORT[direct]}
 
 # ---------------------------------------------------------------- proxies
-PORT[haproxy]=$(free_port)
+PORT[haproxy]=$(free_port); CPORT[haproxy]=$(free_port)
 cat >"$TMP/haproxy.cfg" <<EOF
 global
     nbthread $IO_THREADS
@@ -157,6 +163,7 @@ defaults
     http-reuse always
 frontend web
     bind 127.0.0.1:${PORT[haproxy]}
+    bind 127.0.0.1:${CPORT[haproxy]}
     default_backend web
 backend web
     server b1 $BACKEND
@@ -166,7 +173,7 @@ PIDS+=($!)
 PID[haproxy]=$!
 wait_port "${PORT[haproxy]}" haproxy
 
-PORT[nginx]=$(free_port)
+PORT[nginx]=$(free_port); CPORT[nginx]=$(free_port)
 mkdir -p "$TMP/nginx"
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes $IO_THREADS;
@@ -180,6 +187,7 @@ http {
     upstream web { server $BACKEND; keepalive 256; keepalive_requests 10000000; }
     server {
         listen 127.0.0.1:${PORT[nginx]} backlog=4096;
+        listen 127.0.0.1:${CPORT[nginx]} backlog=4096;
         location / {
             proxy_pass http://web;
             proxy_http_version 1.1;
@@ -196,7 +204,7 @@ PIDS+=($!)
 PID[nginx]=$!
 wait_port "${PORT[nginx]}" nginx
 
-PORT[sluice]=$(free_port)
+PORT[sluice]=$(free_port); CPORT[sluice]=$(free_port)
 cat >"$TMP/sluice.yaml" <<EOF
 io_threads: $IO_THREADS
 access_log: { path: off }
@@ -204,6 +212,9 @@ admin: { enabled: false }
 listeners:
   - name: web
     address: 127.0.0.1:${PORT[sluice]}
+    routes: [ { match: { path_prefix: / }, pool: web } ]
+  - name: close
+    address: 127.0.0.1:${CPORT[sluice]}
     routes: [ { match: { path_prefix: / }, pool: web } ]
 pools:
   - name: web
@@ -234,11 +245,12 @@ TICK=$(getconf CLK_TCK)
 # direct: the backend's), so it holds up better than the rate when other work shares the machine.
 # Non-2xx answers or socket errors are reported.
 run() {
-    local target=$1 path=$2 secs=$3 mode=${4:-keepalive} out extra=() c0 c1
-    [[ $mode == close ]] && extra=(-H "Connection: close")
+    local target=$1 path=$2 secs=$3 mode=${4:-keepalive} out extra=() c0 c1 port
+    port=${PORT[$target]}
+    [[ $mode == close ]] && { extra=(-H "Connection: close"); port=${CPORT[$target]}; }
     c0=$(cpu_ticks "${PID[$target]}")
     out=$("${LOAD_PIN[@]}" wrk -t 1 -c "$CONNS" -d "${secs}s" --latency "${extra[@]}" \
-        "http://127.0.0.1:${PORT[$target]}/$path" 2>&1) || { log "wrk failed for $target:"; echo "$out" >&2; exit 1; }
+        "http://127.0.0.1:$port/$path" 2>&1) || { log "wrk failed for $target:"; echo "$out" >&2; exit 1; }
     c1=$(cpu_ticks "${PID[$target]}")
     local rate p50 p99 bad n
     n=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -325,7 +337,7 @@ for l in "${LOADS[@]}"; do
             cpuratio="$(median "${CPURATIO[$name]}") ($(xargs <<<"${CPURATIO[$name]}" | sed 's/ /, /g'))"
         fi
         table+="
-| $name | $(version "$t") | $(field_median "${RES[$t.$name]}" 1) | $(field_median "${RES[$t.$name]}" 2) | $(field_median "${RES[$t.$name]}" 3) | $added | $(field_median "${RES[$t.$name]}" 4) | $ratio | $cpuratio |"
+| $name | $(version "$t") | $(printf "%.0f" "$(field_median "${RES[$t.$name]}" 1)") | $(field_median "${RES[$t.$name]}" 2) | $(field_median "${RES[$t.$name]}" 3) | $added | $(field_median "${RES[$t.$name]}" 4) | $ratio | $cpuratio |"
     done
 done
 echo
