@@ -18,8 +18,8 @@
 # Cores (PIN=1, the default, on >= 2 cores): the proxies run on the last core (IO_THREADS threads/event loops/
 # workers); wrk and the backend share the others.
 #
-# Knobs: IO_THREADS (1), CONNS (64), DURATION (6s), CLOSE_DURATION (4s), SIZES ("100 16384"), CLOSE (1),
-# ROUNDS (3), PIN (1), WARMUP (3s per target and load), INITIAL_WARMUP (30s for Sluice's JIT), SLUICE_JAR,
+# Knobs: IO_THREADS (1), CONNS (64), DURATION (5s), CLOSE_DURATION (3s), SIZES ("100 16384"), CLOSE (1),
+# ROUNDS (3), PIN (1), WARMUP (2s per target and load), INITIAL_WARMUP (20s of each load for Sluice's JIT), SLUICE_JAR,
 # SLUICE_JAVA_OPTS, SLUICE_TRANSPORT (epoll), RESULTS (file for the markdown table), KEEP_TMP (1 keeps the configs).
 # The default run takes about 4.5 minutes.
 #
@@ -30,14 +30,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 IO_THREADS=${IO_THREADS:-1}
 CONNS=${CONNS:-64}
-DURATION=${DURATION:-6}
-CLOSE_DURATION=${CLOSE_DURATION:-4}
+DURATION=${DURATION:-5}
+CLOSE_DURATION=${CLOSE_DURATION:-3}
 SIZES=${SIZES:-"100 16384"}
 CLOSE=${CLOSE:-1}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-1}
-WARMUP=${WARMUP:-3}
-INITIAL_WARMUP=${INITIAL_WARMUP:-30}
+WARMUP=${WARMUP:-2}
+INITIAL_WARMUP=${INITIAL_WARMUP:-20}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
 # The recommended options (docs/benchmarks/http1.md): a small fixed heap (a proxy's garbage is short-lived),
 # ParallelGC for throughput, no leak detection, no per-access buffer checks (the tests run with them on).
@@ -221,7 +221,7 @@ pools:
     endpoints: [ { address: $BACKEND } ]
 EOF
 # shellcheck disable=SC2086
-"${PROXY_PIN[@]}" java $SLUICE_JAVA_OPTS -jar "$SLUICE_JAR" run -c "$TMP/sluice.yaml" >"$TMP/sluice.out" 2>&1 &
+"${PROXY_PIN[@]}" java $SLUICE_JAVA_OPTS -Xlog:gc,safepoint:file="$TMP/sluice-gc.log" -jar "$SLUICE_JAR" run -c "$TMP/sluice.yaml" >"$TMP/sluice.out" 2>&1 &
 PIDS+=($!)
 PID[sluice]=$!
 wait_port "${PORT[sluice]}" sluice
@@ -274,8 +274,11 @@ small=${SIZES%% *}
 if [[ $CLOSE == 1 ]]; then LOADS+=("${small}B-close $small $CLOSE_DURATION close"); fi
 
 log "$CORES_NOTE; io_threads $IO_THREADS; load average before: $LOAD_BEFORE"
-log "warming Sluice up (${INITIAL_WARMUP}s), then every target (${WARMUP}s per load)"
-run sluice "$small" "$INITIAL_WARMUP" >/dev/null
+log "warming Sluice up (${INITIAL_WARMUP}s per load), then every target (${WARMUP}s per load)"
+for l in "${LOADS[@]}"; do
+    read -r _ path _ mode <<<"$l"
+    run sluice "$path" "$INITIAL_WARMUP" "$mode" >/dev/null
+done
 for t in $TARGETS; do
     for l in "${LOADS[@]}"; do
         read -r _ path _ mode <<<"$l"
@@ -310,6 +313,10 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+# The longest GC pause and the longest safepoint (all threads stopped) Sluice had, from its GC log.
+SLUICE_PAUSES=$(awk '/Pause/ {v = $NF + 0; if (v > gc) gc = v}
+    /Total: [0-9]+ ns/ {for (i = 1; i < NF; i++) if ($i == "Total:") {t = $(i + 1) / 1e6; if (t > sp) sp = t}}
+    END {printf "longest GC pause %.1f ms, longest safepoint %.1f ms", gc, sp}' "$TMP/sluice-gc.log" 2>/dev/null || echo "")
 SLUICE_RSS=$(awk '/^VmRSS:/ {printf "%.0f MB", $2 / 1024}' "/proc/${PID[sluice]}/status" 2>/dev/null || echo "?")
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -344,7 +351,7 @@ echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cpus ($(lscpu | sed -n 's/^Model name: *//p')), $CORES_NOTE,"
 echo "io_threads/nbthread/worker_processes $IO_THREADS, $ROUNDS rounds; wrk -t 1 -c $CONNS -d ${DURATION}s" \
     "(close: -d ${CLOSE_DURATION}s -H 'Connection: close'); load average before $LOAD_BEFORE, after $LOAD_AFTER;"
-echo "Sluice: java $SLUICE_JAVA_OPTS, transport $SLUICE_TRANSPORT, RSS at the end $SLUICE_RSS"
+echo "Sluice: java $SLUICE_JAVA_OPTS, transport $SLUICE_TRANSPORT, RSS at the end $SLUICE_RSS, $SLUICE_PAUSES"
 echo
 echo "$table"
 if [[ -n ${RESULTS:-} ]]; then echo "$table" >"$RESULTS"; fi
