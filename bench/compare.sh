@@ -19,7 +19,7 @@
 # workers); wrk and the backend share the others.
 #
 # Knobs: IO_THREADS (1), CONNS (64), DURATION (5s), CLOSE_DURATION (3s), SIZES ("100 16384"), CLOSE (1),
-# ROUNDS (3), PIN (1), WARMUP (2s per target and load), INITIAL_WARMUP (20s of each load for Sluice's JIT), SLUICE_JAR,
+# ROUNDS (3), PIN (1), WARMUP (2s per target and load), INITIAL_WARMUP (10s of each load, twice, for Sluice's JIT), SLUICE_JAR,
 # SLUICE_JAVA_OPTS, SLUICE_TRANSPORT (epoll), RESULTS (file for the markdown table), KEEP_TMP (1 keeps the configs).
 # The default run takes about 4.5 minutes.
 #
@@ -37,7 +37,7 @@ CLOSE=${CLOSE:-1}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-1}
 WARMUP=${WARMUP:-2}
-INITIAL_WARMUP=${INITIAL_WARMUP:-20}
+INITIAL_WARMUP=${INITIAL_WARMUP:-10}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
 # The recommended options (docs/benchmarks/http1.md): a small fixed heap (a proxy's garbage is short-lived),
 # ParallelGC for throughput, no leak detection, no per-access buffer checks (the tests run with them on).
@@ -274,10 +274,13 @@ small=${SIZES%% *}
 if [[ $CLOSE == 1 ]]; then LOADS+=("${small}B-close $small $CLOSE_DURATION close"); fi
 
 log "$CORES_NOTE; io_threads $IO_THREADS; load average before: $LOAD_BEFORE"
-log "warming Sluice up (${INITIAL_WARMUP}s per load), then every target (${WARMUP}s per load)"
-for l in "${LOADS[@]}"; do
-    read -r _ path _ mode <<<"$l"
-    run sluice "$path" "$INITIAL_WARMUP" "$mode" >/dev/null
+log "warming Sluice up (${INITIAL_WARMUP}s per load, twice), then every target (${WARMUP}s per load)"
+# Twice through all loads: code compiled for one load and then deoptimized by the next is compiled again.
+for _ in 1 2; do
+    for l in "${LOADS[@]}"; do
+        read -r _ path _ mode <<<"$l"
+        run sluice "$path" "$INITIAL_WARMUP" "$mode" >/dev/null
+    done
 done
 for t in $TARGETS; do
     for l in "${LOADS[@]}"; do
