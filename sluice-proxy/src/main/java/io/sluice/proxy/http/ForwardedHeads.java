@@ -155,7 +155,11 @@ final class ForwardedHeads {
 
     private static String forwardedElement(String clientIp, boolean tls, String authority) {
         String node = clientIp.indexOf(':') >= 0 ? "\"[" + clientIp + "]\"" : clientIp;
-        boolean plainHost = authority.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '.' || c == '-');
+        boolean plainHost = true;
+        for (int i = 0; i < authority.length() && plainHost; i++) {
+            char c = authority.charAt(i);
+            plainHost = Character.isLetterOrDigit(c) || c == '.' || c == '-';
+        }
         return "for=" + node + ";proto=" + (tls ? "https" : "http") + ";host="
                 + (plainHost ? authority : "\"" + authority.replace("\"", "") + "\"");
     }

@@ -320,10 +320,16 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter imple
 
     // ------------------------------------------------------------------ called by the exchange
 
-    /** Stops reading and parsing the request body (until an endpoint is connected). */
-    void holdRequestBody() {
+    /**
+     * Stops parsing the request body (until an endpoint is connected), and reading it if there is one. Without a
+     * body, reading goes on (the socket is not re-armed twice per request): bytes of a pipelined next request wait
+     * in the buffer, and reading stops if they pile up.
+     */
+    void holdRequestBody(boolean hasBody) {
         parser.pause();
-        ctx.channel().config().setAutoRead(false);
+        if (hasBody) {
+            ctx.channel().config().setAutoRead(false);
+        }
     }
 
     /** Resumes reading and parsing the request body. */
