@@ -98,7 +98,7 @@ final class Exchange implements TryAdmission.Owner, InferenceCall.Owner {
     // ------------------------------------------------------------------ start: route, pick, connect
 
     void start() {
-        client.holdRequestBody(!bodyless);
+        client.holdRequestBody(!body.bodyless());
         if (request.method().equals("CONNECT")) {
             respondError(405, "CONNECT is not supported", "method_not_allowed");
             return;
@@ -274,7 +274,7 @@ final class Exchange implements TryAdmission.Owner, InferenceCall.Owner {
     void retryElsewhere(Member failedMember) {
         pick.exclude(failedMember);
         // Body bytes wait in the client socket until the next try has sent what was already read.
-        client.holdRequestBody(!bodyless);
+        client.holdRequestBody(!body.bodyless());
         long delay = retries.backoffNanos(admission.tries());
         if (delay <= 0) {
             startTry();
