@@ -20,8 +20,10 @@
 #
 # Knobs: IO_THREADS (1), CONNS (64), DURATION (5s), CLOSE_DURATION (3s), SIZES ("100 16384"), CLOSE (1),
 # ROUNDS (3), PIN (1), WARMUP (2s per target and load), INITIAL_WARMUP (10s of each load, twice, for Sluice's JIT), SLUICE_JAR,
-# SLUICE_JAVA_OPTS, SLUICE_TRANSPORT (epoll), RESULTS (file for the markdown table), KEEP_TMP (1 keeps the configs).
-# The default run takes about 4.5 minutes.
+# SLUICE_JAVA_OPTS, SLUICE_TRANSPORT (epoll), RESULTS (file for the markdown table), KEEP_TMP (1 keeps the configs),
+# H2 (1: afterwards run bench/compare-h2-tls.sh, HTTP/2 with h2load and the TLS handshake rate against HAProxy,
+# with the same IO_THREADS, PIN, SLUICE_JAR and SLUICE_JAVA_OPTS; 0 skips it).
+# The default run takes about 4.5 minutes, plus about 3 for H2.
 #
 # Usage: bench/compare.sh    (from anywhere; builds sluice.jar if it is missing; installs haproxy, nginx-light
 #                             and wrk with apt-get when they are not there)
@@ -39,7 +41,7 @@ PIN=${PIN:-1}
 WARMUP=${WARMUP:-2}
 INITIAL_WARMUP=${INITIAL_WARMUP:-10}
 SLUICE_JAR=${SLUICE_JAR:-$ROOT/sluice-cli/target/sluice.jar}
-# The recommended options (docs/benchmarks/http1.md): a small fixed heap (a proxy's garbage is short-lived),
+# The recommended options (docs/benchmarks.md): a small fixed heap (a proxy's garbage is short-lived),
 # ParallelGC for throughput, no leak detection, no per-access buffer checks (the tests run with them on).
 SLUICE_JAVA_OPTS=${SLUICE_JAVA_OPTS:-"-Xms128m -Xmx128m -XX:+UseParallelGC -Dio.netty.leakDetection.level=disabled -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false"}
 export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
@@ -358,3 +360,11 @@ echo "Sluice: java $SLUICE_JAVA_OPTS, transport $SLUICE_TRANSPORT, RSS at the en
 echo
 echo "$table"
 if [[ -n ${RESULTS:-} ]]; then echo "$table" >"$RESULTS"; fi
+
+if [[ ${H2:-1} == 1 ]]; then
+    cleanup
+    trap - EXIT
+    log "HTTP/2 and TLS: bench/compare-h2-tls.sh"
+    IO_THREADS=$IO_THREADS PIN=$PIN SLUICE_JAR=$SLUICE_JAR SLUICE_JAVA_OPTS=$SLUICE_JAVA_OPTS \
+        RESULTS=${RESULTS:+$RESULTS.h2} "$ROOT/bench/compare-h2-tls.sh"
+fi

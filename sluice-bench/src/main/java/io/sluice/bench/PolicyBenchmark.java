@@ -35,7 +35,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Endpoints carry some load (0-7 requests in flight, latencies of 1-20 ms) so that the load-aware policies
  * compare real numbers; hash policies get a different precomputed key per pick. Run with {@code -prof gc} to see
- * that picks allocate nothing. Command and results: docs/benchmarks/policies.md.
+ * that picks allocate nothing. Command and results: docs/benchmarks.md.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

