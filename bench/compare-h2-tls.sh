@@ -34,70 +34,13 @@ export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
 
 log() { echo "[h2-tls] $*" >&2; }
 
-need=()
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v h2load >/dev/null || need+=(nghttp2-client)
-command -v taskset >/dev/null || need+=(util-linux)
-command -v openssl >/dev/null || need+=(openssl)
-if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if [[ ! -f $SLUICE_JAR ]]; then
-    log "building $SLUICE_JAR"
-    (cd "$ROOT" && mvn -B -q package -DskipTests)
-fi
-
-NCPU=$(nproc)
-if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
-    PROXY_PIN=(taskset -c "$((NCPU - 1))")
-    LOAD_PIN=(taskset -c "$( ((NCPU > 2)) && echo "0-$((NCPU - 2))" || echo 0)")
-    CORES_NOTE="proxies on cpu $((NCPU - 1)); h2load and backend on the others"
-else
-    PROXY_PIN=()
-    LOAD_PIN=()
-    CORES_NOTE="nothing pinned ($NCPU cpus shared)"
-fi
-
-TMP=$(mktemp -d /tmp/sluice-h2tls.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_install haproxy:haproxy nginx:nginx-light h2load:nghttp2-client taskset:util-linux openssl:openssl
+bench_build "$SLUICE_JAR"
+bench_pin "$PIN" proxies "h2load and backend"
+bench_tmp h2tls
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-USED=" "
-LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (LOW - 10000)))
-        [[ $USED == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then USED+="$p "; echo "$p"; return 0; fi
-    done
-    return 1
-}
-wait_port() {
-    local port=$1 name=$2 pid=${PIDS[-1]}
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || { log "$name exited"; cat "$TMP/$name.out" >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    log "$name did not open port $port"; exit 1
-}
 
 # ---------------------------------------------------------------- certificate and backend
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
@@ -188,12 +131,9 @@ run() {
     local failed ok
     failed=$(sed -n 's/.*requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out" | sed -n 1p)
     if [[ ${failed:-0} != 0 ]]; then log "$proxy $load: $failed failed requests"; fi
-    if [[ $load == handshake ]]; then
-        # h2load --h1 with Connection: close reconnects after every response: requests = handshakes.
-        ok=$(sed -n 's/^finished in \([0-9.]*\)s, \([0-9.]*\) req\/s.*/\2/p' <<<"$out")
-    else
-        ok=$(sed -n 's/^finished in \([0-9.]*\)s, \([0-9.]*\) req\/s.*/\2/p' <<<"$out")
-    fi
+    # The rate of requests (for handshake: h2load --h1 with Connection: close reconnects after every response, so
+    # requests = handshakes). h2load prints the time in ms under a second, in s above.
+    ok=$(sed -n 's/^finished in [0-9.]*m\{0,1\}s, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
     [[ -n $ok ]] || { log "no rate from h2load for $proxy $load:"; echo "$out" >&2; exit 1; }
     echo "$ok"
 }

@@ -49,69 +49,13 @@ TARGETS="direct haproxy nginx sluice"
 
 log() { echo "[compare] $*" >&2; }
 
-need=()
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v wrk >/dev/null || need+=(wrk)
-command -v taskset >/dev/null || need+=(util-linux)
-if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if [[ ! -f $SLUICE_JAR ]]; then
-    log "building $SLUICE_JAR"
-    (cd "$ROOT" && mvn -B -q package -DskipTests)
-fi
-
-NCPU=$(nproc)
-if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
-    PROXY_PIN=(taskset -c "$((NCPU - 1))")
-    LOAD_PIN=(taskset -c "$( ((NCPU > 2)) && echo "0-$((NCPU - 2))" || echo 0)")
-    CORES_NOTE="proxies on cpu $((NCPU - 1)); wrk and backend on the others"
-else
-    PROXY_PIN=()
-    LOAD_PIN=()
-    CORES_NOTE="nothing pinned ($NCPU cpus shared)"
-fi
-
-TMP=$(mktemp -d /tmp/sluice-compare.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_install haproxy:haproxy nginx:nginx-light wrk:wrk taskset:util-linux
+bench_build "$SLUICE_JAR"
+bench_pin "$PIN" proxies "wrk and backend"
+bench_tmp compare
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-USED=" "
-LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (LOW - 10000)))
-        [[ $USED == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then USED+="$p "; echo "$p"; return 0; fi
-    done
-    return 1
-}
-wait_port() {
-    local port=$1 name=$2 pid=${PIDS[-1]}
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || { log "$name exited"; cat "$TMP/$name.out" >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    log "$name did not open port $port"; exit 1
-}
 nginx_temp_paths() {
     local d=$1
     echo "client_body_temp_path $d/body; proxy_temp_path $d/proxy; fastcgi_temp_path $d/fastcgi;

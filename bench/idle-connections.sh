@@ -25,20 +25,11 @@ export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
 
 log() { echo "[idle] $*" >&2; }
 
-need=()
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v python3 >/dev/null || need+=(python3)
-if [[ $COMPARE == 1 ]]; then command -v haproxy >/dev/null || need+=(haproxy); fi
-if ((${#need[@]})); then
-    log "installing ${need[*]}"
-    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if [[ ! -f $SLUICE_JAR ]]; then
-    log "building $SLUICE_JAR"
-    (cd "$ROOT" && mvn -B -q package -DskipTests)
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_install nginx:nginx-light python3:python3
+if [[ $COMPARE == 1 ]]; then bench_install haproxy:haproxy; fi
+bench_build "$SLUICE_JAR"
 
 # Each side of every connection is a file descriptor: the client here and the proxy each need CONNECTIONS + some.
 want=$((CONNECTIONS + 1000))
@@ -48,41 +39,7 @@ if (($(ulimit -Sn) < want)); then
     exit 1
 fi
 
-TMP=$(mktemp -d /tmp/sluice-idle.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-USED=" "
-LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (LOW - 10000)))
-        [[ $USED == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then USED+="$p "; echo "$p"; return 0; fi
-    done
-    return 1
-}
-wait_port() {
-    local port=$1 name=$2 pid=${PIDS[-1]}
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || { log "$name exited"; cat "$TMP/$name.out" >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    log "$name did not open port $port"; exit 1
-}
+bench_tmp idle
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # The RSS of a process and its children (NGINX's workers), in kB.
 tree_rss_kb() {

@@ -57,75 +57,12 @@ export SLUICE_TRANSPORT=${SLUICE_TRANSPORT:-epoll}
 
 log() { echo "[overhead] $*" >&2; }
 
-if [[ ! -f $SLUICE_JAR || ! -f $BENCH_JAR ]]; then
-    log "building $SLUICE_JAR and $BENCH_JAR"
-    # Remove stale shaded jars first: the shade plugin would otherwise keep their classes over fresh ones.
-    rm -f "$ROOT"/sluice-cli/target/*.jar "$ROOT"/sluice-bench/target/*.jar
-    (cd "$ROOT" && mvn -B -q -pl sluice-cli,sluice-bench -am package -DskipTests)
-fi
-
-NCPU=$(nproc)
-if [[ $PIN == 1 && $NCPU -ge 2 ]]; then
-    PROXY_PIN=(taskset -c "$((NCPU - 1))")
-    LOAD_PIN=(taskset -c "$( ((NCPU > 2)) && echo "0-$((NCPU - 2))" || echo 0)")
-    CORES_NOTE="Sluice on cpu $((NCPU - 1)); sims and client on the others"
-else
-    PROXY_PIN=()
-    LOAD_PIN=()
-    CORES_NOTE="nothing pinned ($NCPU cpus shared)"
-fi
-
-TMP=$(mktemp -d /tmp/sluice-overhead.XXXXXX)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_build "$SLUICE_JAR" "$BENCH_JAR"
+bench_pin "$PIN" Sluice "sims and client"
+bench_tmp overhead
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-USED=" "
-LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (LOW - 10000 - 300)))
-        [[ $USED == *" $p "* ]] && continue
-        if ! ss -Htan "sport = :$p" | grep -q .; then USED+="$p "; echo "$p"; return 0; fi
-    done
-    return 1
-}
-# Consecutive free ports for the sims (sluice sim binds --port, --port+1, ...).
-free_ports() {
-    local n=$1 p i ok
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % (LOW - 10000 - 300)))
-        ok=1
-        for ((i = 0; i < n; i++)); do
-            if [[ $USED == *" $((p + i)) "* ]] || ss -Htan "sport = :$((p + i))" | grep -q .; then ok=0; break; fi
-        done
-        if ((ok)); then
-            for ((i = 0; i < n; i++)); do USED+="$((p + i)) "; done
-            echo "$p"; return 0
-        fi
-    done
-    return 1
-}
-wait_port() {
-    local port=$1 name=$2 pid=${PIDS[-1]}
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || { log "$name exited"; cat "$TMP/$name.out" >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    log "$name did not open port $port"; exit 1
-}
 
 # ---------------------------------------------------------------- sims
 SIM_PORT=$(free_ports "$SIMS")

@@ -73,13 +73,18 @@ final class RunCommand implements Callable<Integer> {
         };
         Signal.handle(new Signal("TERM"), stop);
         Signal.handle(new Signal("INT"), stop);
-        Signal.handle(new Signal("HUP"), signal -> new Thread(() -> {
+        SignalHandler previous = Signal.handle(new Signal("HUP"), signal -> new Thread(() -> {
             try {
                 server.reloadFromSource();
             } catch (ConfigException e) {
                 LOG.error("reload refused, the running config stays:\n{}", e.getMessage());
             }
         }, "sluice-reload").start());
+        if (previous == SignalHandler.SIG_IGN) {
+            // Started with SIGHUP ignored (nohup, some supervisors): the JVM keeps it ignored, so say so.
+            LOG.warn("SIGHUP is ignored by this process (started under nohup?): reload with POST /api/v1/reload "
+                    + "or start sluice without nohup");
+        }
         stopped.await();
         return 0;
     }

@@ -61,7 +61,9 @@ class ReloadSignalIT {
             Files.writeString(file, config(port, admin, a.address()));
             String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process sluice = new ProcessBuilder(List.of(java, "-Xmx128m", "-cp", classpath, Main.class.getName(),
+            // env --default-signal=HUP: SIGHUP may arrive ignored from the build (nohup); see RunProcessIT.
+            Process sluice = new ProcessBuilder(List.of("env", "--default-signal=HUP", java, "-Xmx128m", "-cp",
+                    classpath, Main.class.getName(),
                     "run", "-c", file.toString())).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("sluice.log").toFile()).start();
             try {

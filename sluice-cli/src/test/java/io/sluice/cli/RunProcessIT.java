@@ -31,8 +31,11 @@ class RunProcessIT {
 
     private static Process sluice(Path config, Path log) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-jar", Path.of("target", "sluice.jar").toString(), "run", "-c",
-                config.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // env --default-signal=HUP: a build started under nohup passes SIGHUP on as ignored, and a JVM that starts
+        // with SIGHUP ignored never delivers it (RunCommand warns about that); the test needs it delivered.
+        return new ProcessBuilder("env", "--default-signal=HUP", java, "-jar", Path.of("target", "sluice.jar")
+                .toString(), "run", "-c", config.toString()).redirectErrorStream(true).redirectOutput(log.toFile())
+                .start();
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {
