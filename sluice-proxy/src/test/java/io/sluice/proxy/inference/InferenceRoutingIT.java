@@ -63,7 +63,11 @@ class InferenceRoutingIT {
      */
     private static double sharedPrefixHitRatio(String policy) {
         try (SimServer sims = SimServer.start(SimOptions.of(smallCache()).withReplicas(4));
-             RunningSluice sluice = RunningSluice.start(config(policy, sims.ports(), ""))) {
+             // One 2,048-token prompt fills 85 % of these tiny caches while it runs, above the default KV
+             // saturation of 80 %: a scrape taken mid-request would mark the holder saturated and send the next
+             // request elsewhere, which is the spill-over of the next test, not what this one measures.
+             RunningSluice sluice = RunningSluice.start(config(policy, sims.ports(),
+                     "      saturation: { kv_cache: 0.95 }\n"))) {
             sluice.awaitReady();
             awaitFreshMetrics(sluice, policy);
             String[] systems = new String[4];
