@@ -23,6 +23,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -98,17 +100,10 @@ class StreamingIT {
     void bodiesArriveByteIdenticalBothWays(long size) throws Exception {
         backend.behave((ctx, r) -> TestBackend.respondGenerated(ctx, size, 7));
         AtomicLong maxDirect = new AtomicLong();
-        Thread sampler = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                maxDirect.accumulateAndGet(PlatformDependent.usedDirectMemory(), Math::max);
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
-        sampler.start();
+        // Samples Netty's direct memory every 5 ms while the bodies stream.
+        ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+        sampler.scheduleAtFixedRate(() -> maxDirect.accumulateAndGet(PlatformDependent.usedDirectMemory(),
+                Math::max), 0, 5, TimeUnit.MILLISECONDS);
         try {
             // Fixed length (Content-Length) ...
             HttpRequest fixed = HttpRequest.newBuilder(URI.create(sluice.url("web") + "/fixed"))
@@ -129,8 +124,8 @@ class StreamingIT {
                 assertThat(Bytes.sha256(body)).isEqualTo(Bytes.sha256(size, 7));
             }
         } finally {
-            sampler.interrupt();
-            sampler.join();
+            sampler.shutdownNow();
+            assertThat(sampler.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
         }
         assertThat(backend.seen()).hasSize(2);
         assertThat(backend.seen().get(0).bodyLength()).isEqualTo(size);
