@@ -174,6 +174,14 @@ public final class FleetState {
         }
     }
 
+    /**
+     * A request's predicted prefill in seconds (its prompt at the current prefill rate), the cost by which the
+     * central queue orders requests under {@code flow_control.order: shortest-first}.
+     */
+    public double predictedPrefillSeconds(int promptTokens) {
+        return promptTokens / prefillTokensPerSecond();
+    }
+
     /** The current prefill rate estimate in tokens per second. */
     public double prefillTokensPerSecond() {
         synchronized (lock) {

@@ -224,8 +224,8 @@ public final class InferenceCall {
     private void submit() {
         queuedAtNanos = owner.now();
         state = State.QUEUED;
-        FlowController.Outcome o = pool.queue().submit(this, priority, tenant, predictedPrefillSeconds(),
-                InferenceCall::tryDispatch);
+        double cost = pool.fleet().predictedPrefillSeconds(exchange.request().promptTokens());
+        FlowController.Outcome o = pool.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
         switch (o) {
             case SHED_SHEDDABLE -> {
                 state = State.DONE;
@@ -249,16 +249,11 @@ public final class InferenceCall {
         }
     }
 
-    /** The request's predicted prefill, which orders the central queue: its prompt at the fleet's prefill rate. */
-    private double predictedPrefillSeconds() {
-        return exchange.request().promptTokens() / pool.fleet().prefillTokensPerSecond();
-    }
-
     /** Moves a queued request into the queue of the pool that replaced this one on a reload. */
     void moveTo(InferencePool next) {
         pool = next;
-        FlowController.Outcome o = next.queue().submit(this, priority, tenant, predictedPrefillSeconds(),
-                InferenceCall::tryDispatch);
+        double cost = next.fleet().predictedPrefillSeconds(exchange.request().promptTokens());
+        FlowController.Outcome o = next.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
         if (o == FlowController.Outcome.SHED_SHEDDABLE || o == FlowController.Outcome.REJECTED_FULL) {
             refused(FlowController.ShedReason.QUEUE_FULL, next.queue().retryAfterSeconds());
         }

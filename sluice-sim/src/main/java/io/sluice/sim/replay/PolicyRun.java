@@ -283,7 +283,8 @@ final class PolicyRun implements EngineListener {
         }
         // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
         Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
-        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), prefillSeconds(r), dispatcher);
+        double cost = fleet.predictedPrefillSeconds(r.promptTokens());
+        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), cost, dispatcher);
         switch (o) {
             case QUEUED -> queued++;
             case SHED_SHEDDABLE -> {
@@ -296,11 +297,6 @@ final class PolicyRun implements EngineListener {
             }
             case DISPATCHED -> { }
         }
-    }
-
-    /** The request's predicted prefill for the central queue's order: its prompt at the fleet's prefill rate. */
-    private double prefillSeconds(TraceRequest r) {
-        return r.promptTokens() / fleet.prefillTokensPerSecond();
     }
 
     private Member select(Pending p) {
