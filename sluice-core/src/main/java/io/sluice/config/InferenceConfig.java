@@ -50,10 +50,20 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
     /**
      * Saturation thresholds.
      *
-     * @param queue   waiting requests at or above which an endpoint is saturated
-     * @param kvCache KV-cache use (0-1) at or above which an endpoint is saturated
+     * @param queue          waiting requests at or above which an endpoint is saturated
+     * @param kvCache        KV-cache use (0-1) at or above which an endpoint is saturated
+     * @param prefillBacklog prefill the router has sent an endpoint and not yet seen the first token of, in time at
+     *                       the learned prefill rate, above which the endpoint is saturated for the {@code inference}
+     *                       policy (more than this waits in the central queue, where it is ordered)
      */
-    public record Saturation(int queue, double kvCache) {
+    public record Saturation(int queue, double kvCache, Duration prefillBacklog) {
+        /** Thresholds with the default prefill backlog. */
+        public Saturation(int queue, double kvCache) {
+            this(queue, kvCache, DEFAULT_PREFILL_BACKLOG);
+        }
+
+        /** Default {@code saturation.prefill_backlog}. */
+        public static final Duration DEFAULT_PREFILL_BACKLOG = Duration.ofMillis(500);
     }
 
     /**
@@ -108,7 +118,7 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
      */
     public record FlowControl(int maxQueue, Duration queueTimeout, QueueOrder order, double aging) {
         /** Default aging under {@code shortest-first}. */
-        public static final double DEFAULT_AGING = 0.1;
+        public static final double DEFAULT_AGING = 0.03;
 
         /** A queue of the default order and aging. */
         public FlowControl(int maxQueue, Duration queueTimeout) {
@@ -211,7 +221,9 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
         }
         Saturation saturation = n.objectOrDefaults("saturation", s -> new Saturation(
                 s.integer("queue", d.saturation().queue(), 1, 100_000),
-                s.number("kv_cache", d.saturation().kvCache(), 0.05, 1)));
+                s.number("kv_cache", d.saturation().kvCache(), 0.05, 1),
+                s.duration("prefill_backlog", d.saturation().prefillBacklog(), Duration.ofMillis(10),
+                        Duration.ofMinutes(10))));
         LoadGuard guard = n.objectOrDefaults("load_guard", g -> new LoadGuard(
                 g.number("tolerance", d.loadGuard().tolerance(), 0, 10),
                 g.number("kv_penalty", d.loadGuard().kvPenalty(), 0, 100),

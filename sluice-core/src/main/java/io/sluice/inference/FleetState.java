@@ -75,6 +75,7 @@ public final class FleetState {
     private double avgUncachedTokens = 1024;
     private long routedPromptTokens;
     private long routedCachedTokens;
+    private int[] matchScratch = new int[16];
 
     private FleetState(InferenceConfig config, Clock clock, int defaultCapacity, int stride) {
         this.index = new PrefixIndex(stride);
@@ -137,6 +138,29 @@ public final class FleetState {
         }
     }
 
+    /**
+     * How many queued requests leave the central queue when a request on an endpoint ends or returns its first
+     * token: one. See {@link #releasedByReading}.
+     */
+    public static final int RELEASED_BY_REQUEST = 1;
+
+    /**
+     * How many queued requests a fresh reading of an endpoint lets leave the central queue
+     * ({@code FlowController.dispatch(dispatcher, budget)}): as many as its engine queue is below
+     * {@code saturation.queue}, 0 if the reading is stale. This pacing is the same in the proxy and the replay.
+     * Without it, the first reading that shows a server with an empty queue would release the whole central queue
+     * onto it at once (the policies count dispatches since a reading as queued only for servers that already
+     * queue), undoing priorities and fair shares; with it, the queue drains at the pace capacity frees, and each
+     * release still goes only where the policy finds a server not saturated.
+     */
+    public int releasedByReading(Address endpoint) {
+        synchronized (lock) {
+            EndpointState e = endpoints.get(endpoint);
+            ServerMetrics m = e == null ? null : e.fresh(clock.nanoTime(), staleAfterNanos);
+            return m == null ? 0 : Math.max(0, config.saturation().queue() - m.waiting());
+        }
+    }
+
     /** True if the endpoint's latest reading is no older than {@code metrics.stale_after}. */
     public boolean fresh(Address endpoint) {
         synchronized (lock) {
@@ -175,11 +199,26 @@ public final class FleetState {
     }
 
     /**
-     * A request's predicted prefill in seconds (its prompt at the current prefill rate), the cost by which the
-     * central queue orders requests under {@code flow_control.order: shortest-first}.
+     * A request's predicted prefill in seconds, the cost by which the central queue orders requests under
+     * {@code flow_control.order: shortest-first}: its prompt less the longest prefix the index believes any
+     * endpoint holds, at the current prefill rate. (Where it will run is not known yet; the best case is what the
+     * scheduler aims for, and it ranks a long but mostly cached follow-up turn as the short job it is.)
      */
-    public double predictedPrefillSeconds(int promptTokens) {
-        return promptTokens / prefillTokensPerSecond();
+    public double predictedPrefillSeconds(InferenceRequest r) {
+        synchronized (lock) {
+            long[] hashes = r.blockHashes();
+            int blocks = Math.min(hashes.length, maxBlocks);
+            int cached = 0;
+            if (blocks > 0 && slotLimit() > 0) {
+                int slots = slotLimit();
+                if (matchScratch.length < slots) {
+                    matchScratch = new int[Math.max(slots, 2 * matchScratch.length)];
+                }
+                cached = Math.min(r.promptTokens(), index.match(hashes, blocks, matchScratch) * BLOCK_TOKENS);
+                java.util.Arrays.fill(matchScratch, 0, slots, 0);
+            }
+            return Math.max(1, r.promptTokens() - cached) / prefillRateLocked();
+        }
     }
 
     /** The current prefill rate estimate in tokens per second. */

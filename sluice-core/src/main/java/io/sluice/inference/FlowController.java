@@ -223,14 +223,23 @@ public final class FlowController<T> {
         }
         Outcome o = enqueue(request, priority, tenant, cost);
         if (o == Outcome.QUEUED) {
-            dispatchLocked(dispatcher);
+            dispatchLocked(dispatcher, Integer.MAX_VALUE);
         }
         return o;
     }
 
     /** Lets queued requests leave, best first, until the dispatcher reports saturation; returns how many left. */
     public synchronized int dispatch(Dispatcher<T> dispatcher) {
-        return dispatchLocked(dispatcher);
+        return dispatchLocked(dispatcher, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Lets up to {@code budget} queued requests leave, best first, until the dispatcher reports saturation; returns
+     * how many left. The budget paces the queue to the capacity an event freed (see
+     * {@link FleetState#releasedByReading}).
+     */
+    public synchronized int dispatch(Dispatcher<T> dispatcher, int budget) {
+        return budget <= 0 ? 0 : dispatchLocked(dispatcher, budget);
     }
 
     /** Refuses every request that waited past the timeout (through the listener); returns how many. */
@@ -365,9 +374,9 @@ public final class FlowController<T> {
         throw new IllegalStateException("band " + priority + " is not queued");
     }
 
-    private int dispatchLocked(Dispatcher<T> dispatcher) {
+    private int dispatchLocked(Dispatcher<T> dispatcher, int budget) {
         int n = 0;
-        while (!bands.isEmpty()) {
+        while (!bands.isEmpty() && n < budget) {
             Band<T> band = bands.lastEntry().getValue();
             Tenant<T> tenant = band.turns.peekFirst();
             Entry<T> e = tenant.queue.first();

@@ -13,10 +13,14 @@ import java.util.random.RandomGenerator;
  * and session affinity only among servers that are nearly as fast.
  *
  * <p><b>1. Filters</b> ({@link Candidates}): serves the model, has or can load the adapter, not already tried.
- * Then servers whose fresh metrics show them <em>saturated</em> ({@code waiting >= saturation.queue}, or requests
- * waiting while KV use is {@code >= saturation.kv_cache}, counting what was sent since the scrape) are set aside,
- * except for requests whose prefix they hold (their queue is then weighed against the cached prefix by the cost);
- * if every server is saturated, the pick fails with {@code SATURATED} and the flow controller queues the request
+ * Then servers that are <em>saturated</em> are set aside: their fresh metrics show {@code waiting >=
+ * saturation.queue}, or requests waiting while KV use is {@code >= saturation.kv_cache} (counting what was sent
+ * since the scrape), or the prefill the router sent them and has not seen the first token of exceeds
+ * {@code saturation.prefill_backlog} (500 ms) at the learned prefill rate. The last rule keeps a burst in the
+ * central queue, which releases the shortest predicted prefill first, rather than in the engines' first-come,
+ * first-served queues: each server keeps about half a second of prefill ahead of it, enough to fill its batches
+ * between two releases, and no more. Saturated servers are excluded except for requests whose prefix they hold
+ * (their queue is then weighed against the cached prefix by the cost); if every server is saturated, the pick fails with {@code SATURATED} and the flow controller queues the request
  * centrally. High KV use without a queue is not saturation: vLLM runs its cache nearly full by design, and holding
  * requests back then only lowers throughput; the cost below still steers away from full caches.
  *
@@ -95,6 +99,7 @@ final class InferenceScheduler extends InferencePolicy {
 
     private final int satQueue;
     private final double satKv;
+    private final double backlogSeconds;
     private final double tolerance;
     private final double kvPenalty;
     private final double wTtft;
@@ -109,6 +114,7 @@ final class InferenceScheduler extends InferencePolicy {
         InferenceConfig c = fleet.config();
         satQueue = c.saturation().queue();
         satKv = c.saturation().kvCache();
+        backlogSeconds = c.saturation().prefillBacklog().toNanos() / 1e9;
         tolerance = c.loadGuard().tolerance();
         kvPenalty = c.loadGuard().kvPenalty();
         Map<String, Integer> w = c.scorers();
@@ -133,6 +139,7 @@ final class InferenceScheduler extends InferencePolicy {
         int blocks = Math.min(r.blockHashes().length, f.maxBlocks());
         c.matchPrefix(f, r.blockHashes(), blocks);
         double rate = f.prefillRateLocked();
+        double backlogLimit = backlogSeconds * rate;
         boolean ledger = f.feedbackActive();
         String adapter = r.adapter().orElse(null);
         int prompt = r.promptTokens();
@@ -165,8 +172,6 @@ final class InferenceScheduler extends InferencePolicy {
             kv = Math.min(1, kv);
             c.kv[i] = kv;
             c.waiting[i] = waiting;
-            // A full KV cache alone is the engine working efficiently; with a queue it is out of room.
-            c.saturated[i] = waiting >= satQueue || (waiting > 0 && kv >= satKv);
 
             int cached = Math.min(prompt, c.matched[i] * FleetState.BLOCK_TOKENS);
             int uncached = Math.max(1, prompt - cached);
@@ -178,6 +183,9 @@ final class InferenceScheduler extends InferencePolicy {
                 backlog = Math.max(backlog, s.pendingTokens() + (m != null ? m.waiting() * f.avgUncachedTokens() : 0));
                 owed = Math.max(owed, s.pendingRequests() + (m != null ? m.waiting() : 0));
             }
+            // A full KV cache alone is the engine working efficiently; with a queue it is out of room. More prefill
+            // than the backlog limit is better held here, where the queue is ordered, than in the engine's FIFO.
+            c.saturated[i] = waiting >= satQueue || (waiting > 0 && kv >= satKv) || backlog > backlogLimit;
             double time = (backlog + uncached) * (1 + kvPenalty * kv);
             if (waiting > 0) {
                 time += waiting * gapBase / Math.max(1, m.running());

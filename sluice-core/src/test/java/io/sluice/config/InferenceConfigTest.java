@@ -44,7 +44,8 @@ class InferenceConfigTest {
         InferenceConfig c = read("{}");
         assertThat(c).isEqualTo(InferenceConfig.defaults());
         assertThat(c.scorers()).containsEntry("estimated_ttft", 4).containsEntry("prefix", 2);
-        assertThat(c.saturation()).isEqualTo(new InferenceConfig.Saturation(5, 0.8));
+        assertThat(c.saturation()).isEqualTo(new InferenceConfig.Saturation(5, 0.8, Duration.ofMillis(500)));
+        assertThat(c.flowControl().aging()).isEqualTo(0.03);
         assertThat(c.maxBodyBytes()).isEqualTo(8L << 20);
     }
 
@@ -58,7 +59,7 @@ class InferenceConfigTest {
                 rewrites:
                   - { model: llama-3-8b, targets: { llama-3-8b-v1: 90, llama-3-8b-v2: 10 } }
                 scorers: { estimated_ttft: 5, prefix: 1 }
-                saturation: { queue: 8, kv_cache: 0.9 }
+                saturation: { queue: 8, kv_cache: 0.9, prefill_backlog: 1500ms }
                 load_guard: { tolerance: 0.2, kv_penalty: 0.5, prefill_tokens_per_second: 20000 }
                 prefix_index: { capacity_blocks: 1000, max_blocks: 512 }
                 headers: { session: X-Conv, slo_ttft: x-ttft }
@@ -74,6 +75,7 @@ class InferenceConfigTest {
         assertThat(c.rewrites().get(0).targets()).containsExactly(Map.entry("llama-3-8b-v1", 90),
                 Map.entry("llama-3-8b-v2", 10));
         assertThat(c.scorers()).isEqualTo(Map.of("estimated_ttft", 5, "prefix", 1));
+        assertThat(c.saturation()).isEqualTo(new InferenceConfig.Saturation(8, 0.9, Duration.ofMillis(1500)));
         assertThat(c.loadGuard()).isEqualTo(new InferenceConfig.LoadGuard(0.2, 0.5, 20000));
         assertThat(c.prefixIndex()).isEqualTo(new InferenceConfig.PrefixIndex(1000, 512));
         assertThat(c.headers().session()).isEqualTo("x-conv");
@@ -92,7 +94,7 @@ class InferenceConfigTest {
                 rewrites:
                   - { model: m, targets: { m: 1 } }
                   - { model: a, targets: {} }
-                saturation: { kv_cache: 1.5 }
+                saturation: { kv_cache: 1.5, prefill_backlog: 5ms }
                 load_guard: { tolrance: 0.2 }
                 metrics: { interval: 1s, stale_after: 500ms }
                 headers: { tenant: "bad header" }
@@ -107,6 +109,7 @@ class InferenceConfigTest {
                 "pools[0].inference.rewrites[1].targets: needs at least one target with a weight above 0",
                 "pools[0].inference.rewrites[1].model: 'a' is also an alias; use one or the other",
                 "pools[0].inference.saturation.kv_cache: 1.5 is out of range (0.05-1)",
+                "pools[0].inference.saturation.prefill_backlog: 5ms is out of range (10ms-10m)",
                 "pools[0].inference.metrics.stale_after: 500ms must be longer than the scrape interval 1s",
                 "pools[0].inference.headers.tenant: 'bad header' is not a valid header name");
         assertThat(errors("load_guard: { tolrance: 0.2 }"))

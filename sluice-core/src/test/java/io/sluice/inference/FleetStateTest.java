@@ -2,11 +2,13 @@ package io.sluice.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.sluice.balance.LoadBalancer;
 import io.sluice.config.InferenceConfig;
 import io.sluice.endpoint.Address;
 import io.sluice.time.ManualClock;
+import java.time.Duration;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -96,5 +98,33 @@ class FleetStateTest {
         assertThat(InferencePolicies.handles("maglev")).isFalse();
         assertThatThrownBy(() -> InferencePolicies.of("maglev", fleet, rnd::split))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aFreshReadingReleasesAsManyAsItsQueueIsBelowTheThreshold() {
+        Fleet f = new Fleet("inference", 2);
+        Address a = f.members.get(0).address();
+        assertThat(f.state.releasedByReading(a)).isZero();   // nothing read yet
+        f.publish(0, 2, 10, 0.3);
+        assertThat(f.state.releasedByReading(a)).isEqualTo(3);   // saturation.queue 5
+        f.publish(0, 7, 10, 0.3);
+        assertThat(f.state.releasedByReading(a)).isZero();
+        f.publish(0, 0, 10, 0.3);
+        f.clock.advance(Duration.ofSeconds(1));   // stale_after 500 ms
+        assertThat(f.state.releasedByReading(a)).isZero();
+        assertThat(f.state.releasedByReading(new Address("10.9.9.9", 1))).isZero();
+    }
+
+    @Test
+    void predictedPrefillCountsTheLongestPrefixAnyEndpointHolds() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        double rate = f.state.prefillTokensPerSecond();
+        InferenceRequest cold = Fleet.request(1, 96, 1, 100);
+        assertThat(f.state.predictedPrefillSeconds(cold)).isCloseTo(100 * 16 / rate, within(1e-9));
+        f.pick(InferenceExchange.of(cold));
+        // A follow-up sharing the first 96 blocks: only its 14 new blocks count.
+        InferenceRequest next = Fleet.request(1, 96, 2, 110);
+        assertThat(f.state.predictedPrefillSeconds(next)).isCloseTo(14 * 16 / rate, within(1e-9));
     }
 }

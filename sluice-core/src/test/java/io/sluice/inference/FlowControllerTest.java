@@ -191,6 +191,23 @@ class FlowControllerTest {
     }
 
     @Test
+    void aBudgetPacesHowManyLeave() {
+        FlowController<Req> q = shortestFirst(0.03);
+        for (int i = 0; i < 5; i++) {
+            q.submit(new Req("r" + i, 0, "t"), 0, "t", 0.1 * (5 - i), this::place);
+        }
+        capacity = 10;   // the pool could take them all; the budget lets two go, cheapest first
+        assertThat(q.dispatch(this::place, 2)).isEqualTo(2);
+        assertThat(sent).containsExactly("r4", "r3");
+        assertThat(q.dispatch(this::place, 0)).isZero();
+        assertThat(q.size()).isEqualTo(3);
+        // The pool's saturation still stops a round before the budget does.
+        capacity = 1;
+        assertThat(q.dispatch(this::place, 5)).isEqualTo(1);
+        assertThat(q.size()).isEqualTo(2);
+    }
+
+    @Test
     void fairFifoIgnoresTheCost() {
         FlowController<Req> q = FlowController.of("llm", new InferenceConfig.FlowControl(100, Duration.ofSeconds(30),
                 InferenceConfig.QueueOrder.FAIR_FIFO, 1.0), clock, (r, reason, after) -> refused.add(r.name()));

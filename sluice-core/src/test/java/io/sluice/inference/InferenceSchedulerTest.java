@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.balance.NoEndpointException.Reason;
 import io.sluice.balance.PickContext;
+import io.sluice.config.InferenceConfig;
+import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Member;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,6 +108,43 @@ class InferenceSchedulerTest {
         }
         f.publish(1, 5, 10, 0.3);
         assertThat(f.failure(InferenceExchange.of(Fleet.request(9, 0, 9, 10)))).isEqualTo(Reason.SATURATED);
+    }
+
+    @Test
+    void moreUnstartedPrefillThanTheBacklogLimitIsSaturation() {
+        // Defaults: 10,000 prefill tokens per second assumed, saturation.prefill_backlog 500 ms = 5,000 tokens.
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        InferenceExchange a = InferenceExchange.of(Fleet.request(1, 0, 1, 400));   // 6,400 tokens
+        int first = f.pick(a);
+        InferenceExchange b = InferenceExchange.of(Fleet.request(2, 0, 2, 400));
+        assertThat(f.pick(b)).isEqualTo(1 - first);
+        // Both servers owe more prefill than the limit, though their engines report no queue: the next request
+        // waits in the central queue, where it is ordered, instead of in an engine's first-come-first-served one.
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(3, 0, 3, 10)))).isEqualTo(Reason.SATURATED);
+        // The first token of a's request: its prefill is done, the server takes new work again.
+        a.firstToken(f.clock.nanoTime());
+        assertThat(f.pick(InferenceExchange.of(Fleet.request(4, 0, 4, 10)))).isEqualTo(first);
+    }
+
+    @Test
+    void theBacklogLimitIsConfigurable() throws Exception {
+        InferenceConfig config = SluiceConfig.parse("""
+                listeners: []
+                pools:
+                  - name: llm
+                    policy: inference
+                    inference: { saturation: { prefill_backlog: 2s } }
+                    endpoints: [ { address: "10.0.0.1:8000" } ]
+                """, "test", Path.of(".")).pools().get(0).inference().orElseThrow();
+        Fleet f = new Fleet("inference", config, Fleet.endpoints(1));
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        for (int i = 0; i < 4; i++) {   // 19,200 tokens owed before the fourth: under 20,000, still taken
+            f.pick(InferenceExchange.of(Fleet.request(10 + i, 0, 10 + i, 400)));
+        }
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(21, 0, 21, 10)))).isEqualTo(Reason.SATURATED);
     }
 
     @Test

@@ -169,7 +169,7 @@ public final class EngineScraper implements AutoCloseable {
                 return;
             }
             pool.fleet().publish(address, reading);
-            pool.dispatchQueued(pool.freeQueueSlots(address));
+            pool.dispatchQueued(pool.fleet().releasedByReading(address));
         });
     }
 

@@ -7,6 +7,7 @@ import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.config.InferenceConfig;
 import io.sluice.endpoint.Member;
+import io.sluice.inference.FleetState;
 import io.sluice.inference.FlowController;
 import io.sluice.inference.InferenceExchange;
 import io.sluice.inference.InferenceRequest;
@@ -224,7 +225,7 @@ public final class InferenceCall {
     private void submit() {
         queuedAtNanos = owner.now();
         state = State.QUEUED;
-        double cost = pool.fleet().predictedPrefillSeconds(exchange.request().promptTokens());
+        double cost = pool.fleet().predictedPrefillSeconds(exchange.request());
         FlowController.Outcome o = pool.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
         switch (o) {
             case SHED_SHEDDABLE -> {
@@ -252,7 +253,7 @@ public final class InferenceCall {
     /** Moves a queued request into the queue of the pool that replaced this one on a reload. */
     void moveTo(InferencePool next) {
         pool = next;
-        double cost = next.fleet().predictedPrefillSeconds(exchange.request().promptTokens());
+        double cost = next.fleet().predictedPrefillSeconds(exchange.request());
         FlowController.Outcome o = next.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
         if (o == FlowController.Outcome.SHED_SHEDDABLE || o == FlowController.Outcome.REJECTED_FULL) {
             refused(FlowController.ShedReason.QUEUE_FULL, next.queue().retryAfterSeconds());
@@ -310,7 +311,7 @@ public final class InferenceCall {
             // The client left while the pick was on its way: give the booking back.
             state = State.DONE;
             exchange.finished(now);
-            pool.dispatchQueued(1);
+            pool.dispatchQueued(FleetState.RELEASED_BY_REQUEST);
             return;
         }
         metrics.inferenceQueueWait(pool.name(), now - queuedAtNanos);
@@ -363,6 +364,10 @@ public final class InferenceCall {
             exchange.firstToken(now);
         }
         metrics.inferenceTtft(pool.name(), modelLabel, now - startNanos);
+        if (exchange != null && state == State.SENT) {
+            // Its prefill is done: the endpoint's prefill backlog shrank, one queued request may take its place.
+            pool.dispatchQueued(FleetState.RELEASED_BY_REQUEST);
+        }
     }
 
     /** The exchange ended, however it ended. */
@@ -389,6 +394,6 @@ public final class InferenceCall {
             metrics.inferenceTokens(pool.name(), modelLabel, prompt, completion);
         }
         // The request held a place on an endpoint: one queued request may take it.
-        pool.dispatchQueued(held ? 1 : 0);
+        pool.dispatchQueued(held ? FleetState.RELEASED_BY_REQUEST : 0);
     }
 }

@@ -192,26 +192,13 @@ public final class InferencePool {
 
     /**
      * Lets up to {@code budget} queued requests leave, best first, while the policy finds an endpoint that is not
-     * saturated. The budget paces the queue to the capacity that freed: one per request that ended, and per fresh
-     * reading of an endpoint, as many as its engine queue is below {@code saturation.queue}. Without it, the first
-     * reading that shows a server with an empty queue would release the whole central queue onto it at once (the
-     * policy counts dispatches since the reading only for servers that already queue), undoing priorities and
-     * fair shares.
+     * saturated: {@link FleetState#RELEASED_BY_REQUEST} per request that ended or returned its first token,
+     * {@link FleetState#releasedByReading} per fresh reading (the pacing the replay uses too).
      */
     public void dispatchQueued(int budget) {
-        if (budget <= 0 || queue.size() == 0) {
-            return;
+        if (budget > 0 && queue.size() > 0) {
+            queue.dispatch(InferenceCall::tryDispatch, budget);
         }
-        int[] left = {budget};
-        queue.dispatch(call -> left[0] > 0 && call.tryDispatch() && --left[0] >= 0);
-    }
-
-    /** Capacity an endpoint's fresh reading shows below the saturation threshold (0 when stale or saturated). */
-    int freeQueueSlots(Address endpoint) {
-        if (!fleet.fresh(endpoint)) {
-            return 0;
-        }
-        return fleet.metrics(endpoint).map(m -> Math.max(0, config.saturation().queue() - m.waiting())).orElse(0);
     }
 
     /** Refuses queued requests that waited past the queue timeout. */

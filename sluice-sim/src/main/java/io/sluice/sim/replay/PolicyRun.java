@@ -115,7 +115,8 @@ final class PolicyRun implements EngineListener {
     private final FleetState fleet;
     private final FlowController<Pending> flow;
     private final FlowController.Dispatcher<Pending> dispatcher = this::tryDispatch;
-    private boolean capacityFreed;
+    /** Queued requests the events since the last dispatch let leave (the proxy's pacing, see FleetState). */
+    private int released;
     private long queued;
     private long requests;
     private long completed;
@@ -221,17 +222,20 @@ final class PolicyRun implements EngineListener {
                 } else if (t == tDelivery) {
                     Delivery d = deliveries.pollFirst();
                     sink.publish(members[d.endpoint()], d.metrics());
-                    capacityFreed = true;
+                    if (fleet != null) {
+                        released += fleet.releasedByReading(members[d.endpoint()].address());
+                    }
                 } else {
                     scrape(t, scrapeDelay);
                     nextScrape = t + scrapeEvery;
                 }
-                if (capacityFreed) {
-                    // A request ended or a reading arrived: queued requests may fit now (as the proxy does).
-                    capacityFreed = false;
-                    if (flow != null && flow.size() > 0) {
-                        flow.dispatch(dispatcher);
+                if (released > 0) {
+                    // A request ended or got its first token, or a reading arrived: queued requests may fit now,
+                    // paced as the proxy paces them.
+                    if (flow.size() > 0) {
+                        flow.dispatch(dispatcher, released);
                     }
+                    released = 0;
                 }
             }
             series.finish(lastEvent);
@@ -283,7 +287,7 @@ final class PolicyRun implements EngineListener {
         }
         // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
         Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
-        double cost = fleet.predictedPrefillSeconds(r.promptTokens());
+        double cost = fleet.predictedPrefillSeconds(features);
         FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), cost, dispatcher);
         switch (o) {
             case QUEUED -> queued++;
@@ -386,6 +390,7 @@ final class PolicyRun implements EngineListener {
         Flight f = (Flight) r.attachment();
         if (f.exchange != null) {
             f.exchange.firstToken(nowNanos);
+            released += FleetState.RELEASED_BY_REQUEST;
         }
         long t = nowNanos - f.arrival;
         ttft.recordValue(Math.max(0, t / 1000));
@@ -428,7 +433,7 @@ final class PolicyRun implements EngineListener {
     private void ended(Flight f, long nowNanos) {
         if (f.exchange != null) {
             f.exchange.finished(nowNanos);
+            released += FleetState.RELEASED_BY_REQUEST;
         }
-        capacityFreed = true;
     }
 }
