@@ -21,8 +21,9 @@ import java.util.random.RandomGenerator;
  * first-served queues: each server keeps about half a second of prefill ahead of it, enough to fill its batches
  * between two releases, and no more. Saturated servers are excluded except for requests whose prefix they hold
  * (their queue is then weighed against the cached prefix by the cost); if every server is saturated, the pick
- * fails with {@code SATURATED} and the flow controller queues the request centrally. High KV use without a queue is not saturation: vLLM runs its cache nearly full by design, and holding
- * requests back then only lowers throughput; the cost below still steers away from full caches.
+ * fails with {@code SATURATED} and the flow controller queues the request centrally. High KV use without a queue
+ * is not saturation: vLLM runs its cache nearly full by design, and holding requests back then only lowers
+ * throughput; the cost below still steers away from full caches.
  *
  * <p><b>2. Cost.</b> In tokens of prefill work (the estimated TTFT in seconds is {@code time / prefill rate}):
  * <pre>
