@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.endpoint.LoadStats;
 import io.sluice.endpoint.Member;
@@ -163,7 +164,12 @@ final class Exchange implements TryAdmission.Owner, InferenceCall.Owner {
     // ------------------------------------------------------------------ TryAdmission.Owner
 
     @Override
-    public void noEndpoint(String reason) {
+    public void noEndpoint(NoEndpointException e, String reason) {
+        // A retry of an inference request that finds every endpoint saturated waits in the central queue again,
+        // as a first try would, instead of failing: the failed endpoint stays excluded.
+        if (e.reason() == NoEndpointException.Reason.SATURATED && inference != null && inference.requeue()) {
+            return;
+        }
         respondError(503, reason, "no_endpoint");
     }
 

@@ -38,8 +38,8 @@ final class TryAdmission {
         /** The connection attempt of the try failed. */
         void connectFailed(Throwable cause);
 
-        /** No endpoint can take the request (none usable). */
-        void noEndpoint(String reason);
+        /** No endpoint can take the request (none usable, or every one saturated: see the exception's reason). */
+        void noEndpoint(NoEndpointException e, String reason);
 
         /**
          * A circuit breaker refused the request.
@@ -118,7 +118,7 @@ final class TryAdmission {
                     m = pool.pool().select(pick);
                 }
             } catch (NoEndpointException e) {
-                owner.noEndpoint(e.reason().message() + " in pool " + pool.name());
+                owner.noEndpoint(e, e.reason().message() + " in pool " + pool.name());
                 return;
             }
             CircuitBreaker unit = breakers.endpoint(m);

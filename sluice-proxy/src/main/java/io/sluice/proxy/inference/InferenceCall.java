@@ -251,6 +251,20 @@ public final class InferenceCall {
         }
     }
 
+    /**
+     * Puts a request whose try failed back into the central queue: its retry found every endpoint saturated. Called
+     * on the event loop between two tries (the exchange has let go of the failed one).
+     *
+     * @return false if the request is not a sent inference request (the caller answers 503)
+     */
+    public boolean requeue() {
+        if (state != State.SENT || exchange == null || owner.finished()) {
+            return false;
+        }
+        submit();
+        return true;
+    }
+
     /** Moves a queued request into the queue of the pool that replaced this one on a reload. */
     void moveTo(InferencePool next) {
         pool = next;

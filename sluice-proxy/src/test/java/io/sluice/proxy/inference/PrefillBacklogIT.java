@@ -8,6 +8,9 @@ import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.sim.engine.Profile;
 import io.sluice.sim.server.SimOptions;
 import io.sluice.sim.server.SimServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,8 +38,14 @@ class PrefillBacklogIT {
     @BeforeEach
     void start() {
         sim = SimServer.start(SimOptions.of(Profile.of("a100-80g-llama3-8b")));
-        // A 300 ms limit at 10,000 tokens/s is 3,000 tokens: one long prompt in flight saturates the server. The
-        // scrape thresholds stay at their defaults (5 waiting), which a single long prefill never reaches.
+    }
+
+    /**
+     * Starts Sluice in front of the given endpoints. A 300 ms limit at 10,000 tokens/s is 3,000 tokens: one long
+     * prompt in flight saturates a server. The scrape thresholds stay at their defaults (5 waiting), which a single
+     * long prefill never reaches.
+     */
+    private void sluice(String endpoints) {
         sluice = RunningSluice.start("""
                 io_threads: 1
                 access_log: { path: off }
@@ -53,14 +62,16 @@ class PrefillBacklogIT {
                       saturation: { prefill_backlog: 300ms }
                       load_guard: { prefill_tokens_per_second: 10000 }
                       flow_control: { queue_timeout: 30s }
-                    endpoints: [ { address: 127.0.0.1:%d } ]
-                """.formatted(sim.ports().get(0)));
+                    endpoints: %s
+                """.formatted(endpoints));
         sluice.awaitReady();
     }
 
     @AfterEach
     void stop() {
-        sluice.close();
+        if (sluice != null) {
+            sluice.close();
+        }
         sim.close();
     }
 
@@ -84,6 +95,7 @@ class PrefillBacklogIT {
 
     @Test
     void aBurstWaitsInSluiceAndTheShortPromptsGoFirst() {
+        sluice("[ { address: 127.0.0.1:" + sim.ports().get(0) + " } ]");
         // One answered request: from now on the router trusts its own account of the prefill it sent.
         assertThat(SimCluster.send(post(url(), chat("llama-3-8b", "s", "warm up", 1, false))).statusCode())
                 .isEqualTo(200);
@@ -111,5 +123,32 @@ class PrefillBacklogIT {
         assertThat(sluice.metric("sluice_inference_queue_wait_seconds_count", "pool=\"llm\""))
                 .isGreaterThanOrEqualTo(3);
         assertThat(queued()).isZero();
+    }
+
+    @Test
+    void aRetryThatFindsEverySurvivorSaturatedWaitsInTheQueueInsteadOfFailing() throws IOException {
+        int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();   // closed again: connections to it are refused
+        }
+        sluice("[ { address: 127.0.0.1:" + sim.ports().get(0) + " }, { address: 127.0.0.1:" + dead + " } ]");
+        // Warm up until a request has come back (a first try may hit the dead endpoint and be retried).
+        assertThat(SimCluster.send(post(url(), chat("llama-3-8b", "s", "warm up", 1, false))).statusCode())
+                .isEqualTo(200);
+        // A long prompt makes the live server owe more prefill than the limit: saturated.
+        CompletableFuture<HttpResponse<String>> longOne = SimCluster.HTTP.sendAsync(post(url(), chat("llama-3-8b",
+                "s", SimCluster.text(1, LONG_TOKENS * 4), 1, false)), HttpResponse.BodyHandlers.ofString());
+        String live = "endpoint=\"127.0.0.1:" + sim.ports().get(0) + "\"";
+        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(2))
+                .until(() -> sluice.metric("sluice_upstream_active_requests", live) >= 1);
+        double retriesBefore = sluice.metric("sluice_retries_total", "pool=\"llm\"");
+        // The next request can only go to the dead endpoint; its retry finds the live one saturated and waits
+        // for it in the central queue.
+        HttpResponse<String> retried = SimCluster.send(post(url(), chat("llama-3-8b", "s", "short", 1, false)));
+        assertThat(retried.statusCode()).as(retried.body()).isEqualTo(200);
+        assertThat(sluice.metric("sluice_retries_total", "pool=\"llm\"")).isGreaterThan(retriesBefore);
+        assertThat(sluice.metric("sluice_inference_queue_wait_seconds_count", "pool=\"llm\""))
+                .isGreaterThanOrEqualTo(1);
+        assertThat(longOne.join().statusCode()).isEqualTo(200);
     }
 }
