@@ -107,7 +107,7 @@ public final class PoolSettings {
         PoolSettings settings = new PoolSettings(source, tree,
                 block == null || block.isNull() || block.isMissingNode() ? null : block);
         // The config loader reads the block as it would under a pool of policy: inference.
-        PolicyRun.poolConfig("inference", List.of(), settings);
+        PolicyRun.readPool("inference", List.of(), settings);
         return settings;
     }
 
