@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.DoubleSupplier;
 
 /**
  * The central queue of an inference pool: when every server is saturated, requests wait here instead of piling onto
@@ -195,9 +196,14 @@ public final class FlowController<T> {
         return pool;
     }
 
-    /** Submits a request of no particular cost (see {@link #submit(Object, int, String, double, Dispatcher)}). */
+    /** Submits a request of no particular cost (see the {@code DoubleSupplier} overload). */
     public Outcome submit(T request, int priority, String tenant, Dispatcher<T> dispatcher) {
-        return submit(request, priority, tenant, 0, dispatcher);
+        return submit(request, priority, tenant, () -> 0, dispatcher);
+    }
+
+    /** Submits a request of a known cost (see the {@code DoubleSupplier} overload). */
+    public Outcome submit(T request, int priority, String tenant, double cost, Dispatcher<T> dispatcher) {
+        return submit(request, priority, tenant, () -> cost, dispatcher);
     }
 
     /**
@@ -209,9 +215,10 @@ public final class FlowController<T> {
      * @param priority higher leaves first; negative is sheddable
      * @param tenant   whose share the request counts against
      * @param cost     predicted prefill in seconds (uncached prompt tokens over the prefill rate); orders the
-     *                 tenant's queue under {@code order: shortest-first}, ignored under {@code fair-fifo}
+     *                 tenant's queue under {@code order: shortest-first}, ignored under {@code fair-fifo}; asked
+     *                 for only when the request is queued (under this queue's lock, so it must not block)
      */
-    public synchronized Outcome submit(T request, int priority, String tenant, double cost,
+    public synchronized Outcome submit(T request, int priority, String tenant, DoubleSupplier cost,
                                        Dispatcher<T> dispatcher) {
         Objects.requireNonNull(request, "request");
         if (!queuedAtOrAbove(priority) && dispatcher.tryDispatch(request)) {
@@ -221,7 +228,7 @@ public final class FlowController<T> {
             count(ShedReason.SHEDDABLE);
             return Outcome.SHED_SHEDDABLE;
         }
-        Outcome o = enqueue(request, priority, tenant, cost);
+        Outcome o = enqueue(request, priority, tenant, shortestFirst ? cost.getAsDouble() : 0);
         if (o == Outcome.QUEUED) {
             dispatchLocked(dispatcher, Integer.MAX_VALUE);
         }

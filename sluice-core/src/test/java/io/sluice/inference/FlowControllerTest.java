@@ -208,6 +208,22 @@ class FlowControllerTest {
     }
 
     @Test
+    void theCostIsAskedForOnlyWhenARequestIsQueued() {
+        int[] asked = {0};
+        FlowController<Req> q = shortestFirst(0.03);
+        capacity = 1;
+        q.submit(new Req("a", 0, "t"), 0, "t", () -> ++asked[0], this::place);
+        assertThat(asked[0]).isZero();   // sent at once: no prefix lookup on the fast path
+        q.submit(new Req("b", 0, "t"), 0, "t", () -> ++asked[0], this::place);
+        assertThat(asked[0]).isEqualTo(1);
+        FlowController<Req> fifo = FlowController.of("llm", new InferenceConfig.FlowControl(10,
+                Duration.ofSeconds(30), InferenceConfig.QueueOrder.FAIR_FIFO, 1.0), clock, (r, reason, after) -> { });
+        fifo.submit(new Req("c", 0, "t"), 0, "t", () -> ++asked[0], this::place);
+        assertThat(asked[0]).isEqualTo(1);   // fair-fifo never needs it
+        assertThat(fifo.size()).isEqualTo(1);
+    }
+
+    @Test
     void fairFifoIgnoresTheCost() {
         FlowController<Req> q = FlowController.of("llm", new InferenceConfig.FlowControl(100, Duration.ofSeconds(30),
                 InferenceConfig.QueueOrder.FAIR_FIFO, 1.0), clock, (r, reason, after) -> refused.add(r.name()));

@@ -225,8 +225,9 @@ public final class InferenceCall {
     private void submit() {
         queuedAtNanos = owner.now();
         state = State.QUEUED;
-        double cost = pool.fleet().predictedPrefillSeconds(exchange.request());
-        FlowController.Outcome o = pool.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
+        InferencePool p = pool;
+        FlowController.Outcome o = p.queue().submit(this, priority, tenant,
+                () -> p.fleet().predictedPrefillSeconds(exchange.request()), InferenceCall::tryDispatch);
         switch (o) {
             case SHED_SHEDDABLE -> {
                 state = State.DONE;
@@ -253,8 +254,8 @@ public final class InferenceCall {
     /** Moves a queued request into the queue of the pool that replaced this one on a reload. */
     void moveTo(InferencePool next) {
         pool = next;
-        double cost = next.fleet().predictedPrefillSeconds(exchange.request());
-        FlowController.Outcome o = next.queue().submit(this, priority, tenant, cost, InferenceCall::tryDispatch);
+        FlowController.Outcome o = next.queue().submit(this, priority, tenant,
+                () -> next.fleet().predictedPrefillSeconds(exchange.request()), InferenceCall::tryDispatch);
         if (o == FlowController.Outcome.SHED_SHEDDABLE || o == FlowController.Outcome.REJECTED_FULL) {
             refused(FlowController.ShedReason.QUEUE_FULL, next.queue().retryAfterSeconds());
         }

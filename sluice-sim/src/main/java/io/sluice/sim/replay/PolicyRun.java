@@ -331,8 +331,8 @@ final class PolicyRun implements EngineListener {
         }
         // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
         Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
-        double cost = fleet.predictedPrefillSeconds(features);
-        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(), cost, dispatcher);
+        FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(),
+                () -> fleet.predictedPrefillSeconds(features), dispatcher);
         switch (o) {
             case QUEUED -> queued++;
             case SHED_SHEDDABLE -> refusedAtArrival(p, "sheddable_429", now);
