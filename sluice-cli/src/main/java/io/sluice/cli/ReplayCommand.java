@@ -208,8 +208,9 @@ public final class ReplayCommand implements Callable<Integer> {
                     .withRequestLog(requests ? Optional.of(out) : Optional.empty());
             List<String> untouched = config.policies().stream().filter(p -> !settings.appliesTo(p)).toList();
             if (settings.hasInference() && !untouched.isEmpty()) {
-                err.println("sluice replay: note: " + String.join(", ", untouched) + " take no inference settings "
-                        + "and run with their defaults");
+                err.println("sluice replay: note: " + String.join(", ", untouched) + (untouched.size() == 1
+                        ? " takes no inference settings and runs with its defaults"
+                        : " take no inference settings and run with their defaults"));
                 err.flush();
             }
             if (threads != null) {

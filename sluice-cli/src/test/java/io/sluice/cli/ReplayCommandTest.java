@@ -135,7 +135,7 @@ class ReplayCommandTest {
                 "--fleet", "1xa100-80g-llama3-8b", "--policies", "round-robin,inference", "--pool-config",
                 settings.toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.err()).contains("round-robin take no inference settings and run with their defaults");
+        assertThat(r.err()).contains("note: round-robin takes no inference settings and runs with its defaults");
         assertThat(r.out()).contains("queue_full_503");
         String json = Files.readString(out.resolve("report.json"));
         assertThat(json).contains("\"pool_config\" : {", "\"max_queue\" : 1", "\"pool_config_applied\" : true",
