@@ -49,6 +49,9 @@ public record ReplayConfig(Fleet fleet, List<String> policies, long seed, Durati
         Objects.requireNonNull(spike, "spike");
         Objects.requireNonNull(poolSettings, "poolSettings");
         Objects.requireNonNull(requestLog, "requestLog");
+        if (requestLog.isPresent() && policies.stream().distinct().count() < policies.size()) {
+            throw new IllegalArgumentException("a policy is named twice; each writes requests-<policy>.csv once");
+        }
         if (poolSettings.hasInference() && policies.stream().noneMatch(poolSettings::appliesTo)) {
             throw new IllegalArgumentException(poolSettings.source() + ": the inference block applies to policies "
                     + "inference, llm-d and sglang-cache-aware; " + String.join(", ", policies)
