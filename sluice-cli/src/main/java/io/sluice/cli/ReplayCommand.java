@@ -1,8 +1,10 @@
 package io.sluice.cli;
 
+import io.sluice.config.ConfigException;
 import io.sluice.config.Durations;
 import io.sluice.sim.engine.Faults;
 import io.sluice.sim.replay.Fleet;
+import io.sluice.sim.replay.PoolSettings;
 import io.sluice.sim.replay.Replay;
 import io.sluice.sim.replay.ReplayConfig;
 import io.sluice.sim.replay.ReplayReport;
@@ -36,7 +38,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice replay}: replays a trace (or a generated workload) against a simulated fleet in virtual time, once
- * per policy, and prints a comparison table; writes {@code report.json} and {@code report.html} with {@code --out}.
+ * per policy, and prints a comparison table; writes {@code report.json} and {@code report.html} with {@code --out}
+ * (and {@code requests-<policy>.csv} with {@code --requests}); {@code --pool-config} sets the replayed pools'
+ * {@code inference:} block.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Replay a trace or a generated workload against a simulated GPU fleet, once per policy, in "
@@ -94,6 +98,15 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR", description = "write report.json and report.html here")
     private Path out;
+
+    @Option(names = "--requests", description = "with --out: also write requests-<policy>.csv, one row per request "
+            + "(arrival, endpoint, cached and best cached prompt tokens, waits, TTFT, E2E, outcome)")
+    private boolean requests;
+
+    @Option(names = "--pool-config", paramLabel = "FILE", description = "YAML with an inference: block written as "
+            + "under a pool of a Sluice config; applied to the policies that take one (inference, llm-d, "
+            + "sglang-cache-aware)")
+    private Path poolConfig;
 
     @Option(names = "--skip-bad", description = "skip and count malformed trace lines instead of failing")
     private boolean skipBad;
@@ -178,13 +191,28 @@ public final class ReplayCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (requests && out == null) {
+            err.println("sluice replay: --requests needs --out DIR (the requests-<policy>.csv files go there)");
+            err.flush();
+            return BAD_INPUT;
+        }
         try {
+            PoolSettings settings = poolConfig == null ? PoolSettings.NONE : PoolSettings.load(poolConfig);
             ReplayConfig config = ReplayConfig.of(Fleet.parse(fleet), policies.stream().map(String::strip)
                             .filter(s -> !s.isEmpty()).distinct().toList())
                     .withSeed(seed)
                     .withSloTtft(Durations.parse(sloTtft))
                     .withScrapes(Durations.parse(scrapeInterval), Durations.parse(scrapeDelay))
-                    .withFaults(faults());
+                    .withFaults(faults())
+                    .withPoolSettings(settings)
+                    .withRequestLog(requests ? Optional.of(out) : Optional.empty());
+            List<String> untouched = config.policies().stream().filter(p -> !settings.appliesTo(p)).toList();
+            if (settings.hasInference() && !untouched.isEmpty()) {
+                err.println("sluice replay: note: " + String.join(", ", untouched) + (untouched.size() == 1
+                        ? " takes no inference settings and runs with its defaults"
+                        : " take no inference settings and run with their defaults"));
+                err.flush();
+            }
             if (threads != null) {
                 config = config.withThreads(threads);
             }
@@ -207,11 +235,19 @@ public final class ReplayCommand implements Callable<Integer> {
                 ReportJson.write(report, out.resolve("report.json"));
                 ReportHtml.write(report, out.resolve("report.html"));
                 stdout.println("wrote " + out.resolve("report.json") + " and " + out.resolve("report.html"));
+                if (requests) {
+                    stdout.println("wrote " + String.join(", ", config.policies().stream()
+                            .map(p -> out.resolve("requests-" + p + ".csv").toString()).toList()));
+                }
             }
             stdout.flush();
             return 0;
         } catch (TraceFormatException | IllegalArgumentException | UncheckedIOException e) {
             stdout.flush();
+            err.println("sluice replay: " + e.getMessage());
+            err.flush();
+            return BAD_INPUT;
+        } catch (ConfigException e) {
             err.println("sluice replay: " + e.getMessage());
             err.flush();
             return BAD_INPUT;

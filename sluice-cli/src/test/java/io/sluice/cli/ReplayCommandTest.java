@@ -92,4 +92,83 @@ class ReplayCommandTest {
         assertThat(gen.code()).as(gen.err()).isZero();
         assertThat(gen.out()).contains("generated: poisson 5.0/s");
     }
+
+    @Test
+    void requestsWritesOneCsvRowPerRequestForEachPolicy() throws Exception {
+        Path t = trace("{\"timestamp\": 0, \"input_length\": 900, \"output_length\": 20, \"hash_ids\": [1, 2]}",
+                "{\"timestamp\": 100, \"input_length\": 1200, \"output_length\": 30, \"hash_ids\": [1, 2, 3]}",
+                "{\"timestamp\": 300, \"input_length\": 600, \"output_length\": 10, \"hash_ids\": [7, 8]}");
+        Path out = dir.resolve("out");
+        Run r = replay("--trace", t.toString(), "--fleet", "2xh100-llama3-8b", "--policies",
+                "round-robin,inference", "--out", out.toString(), "--requests");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("requests-round-robin.csv", "requests-inference.csv");
+        for (String policy : new String[] {"round-robin", "inference"}) {
+            java.util.List<String> lines = Files.readAllLines(out.resolve("requests-" + policy + ".csv"));
+            assertThat(lines).hasSize(4);
+            assertThat(lines.get(0)).isEqualTo("id,arrival_ms,policy,endpoint,prompt_tokens,cached_tokens,"
+                    + "best_cached_tokens,output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome");
+            assertThat(lines.subList(1, 4)).allSatisfy(l -> assertThat(l).contains("," + policy + ",").endsWith(",ok"));
+        }
+        // The second request starts with the first one's 896 tokens (56 full blocks): the inference policy sends it
+        // where they are cached; round-robin sends it elsewhere, and the oracle column shows what it missed.
+        assertThat(Files.readAllLines(out.resolve("requests-inference.csv")))
+                .anySatisfy(l -> assertThat(l).startsWith("2,100.000,inference,").contains(",1200,896,896,30,"));
+        assertThat(Files.readAllLines(out.resolve("requests-round-robin.csv")))
+                .anySatisfy(l -> assertThat(l).startsWith("2,100.000,round-robin,").contains(",1200,0,896,30,"));
+    }
+
+    @Test
+    void requestsWithoutOutIsABadInput() {
+        Run r = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--requests");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--requests needs --out");
+        assertThat(r.out()).doesNotContain("TTFT p50");
+    }
+
+    @Test
+    void poolConfigAppliesTheInferenceBlockAndIsRecordedInTheReport() throws Exception {
+        Path settings = dir.resolve("pools.yaml");
+        Files.writeString(settings, "# tiny central queue\ninference:\n  flow_control:\n    max_queue: 1\n");
+        Path out = dir.resolve("pc");
+        Run r = replay("--rate", "12", "--duration", "10s", "--input-tokens", "3000", "--output-tokens", "120",
+                "--fleet", "1xa100-80g-llama3-8b", "--policies", "round-robin,inference", "--pool-config",
+                settings.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("note: round-robin takes no inference settings and runs with its defaults");
+        assertThat(r.out()).contains("queue_full_503");
+        String json = Files.readString(out.resolve("report.json"));
+        assertThat(json).contains("\"pool_config\" : {", "\"max_queue\" : 1", "\"pool_config_applied\" : true",
+                "\"pool_config_applied\" : false");
+    }
+
+    @Test
+    void badPoolConfigIsABadInputNamingThePathAndValueBeforeAnyReplay() throws Exception {
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, "inference:\n  saturation:\n    kv_cache: 1.5\n");
+        Run r = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--policies", "inference",
+                "--pool-config", bad.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(bad + ": 1 error", "inference.saturation.kv_cache: 1.5 is out of range (0.05-1)");
+        assertThat(r.out()).doesNotContain("TTFT p50");
+
+        Path unknown = dir.resolve("unknown.yaml");
+        Files.writeString(unknown, "listeners: []\n");
+        Run u = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--policies", "inference",
+                "--pool-config", unknown.toString());
+        assertThat(u.code()).isEqualTo(2);
+        assertThat(u.err()).contains("listeners: unknown key; known keys here: inference");
+
+        Path good = dir.resolve("good.yaml");
+        Files.writeString(good, "inference: { saturation: { queue: 3 } }\n");
+        Run classic = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--policies",
+                "round-robin", "--pool-config", good.toString());
+        assertThat(classic.code()).isEqualTo(2);
+        assertThat(classic.err()).contains("round-robin takes no inference settings");
+
+        Run missing = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--pool-config",
+                dir.resolve("nope.yaml").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("nope.yaml: 1 error", "file not found");
+    }
 }

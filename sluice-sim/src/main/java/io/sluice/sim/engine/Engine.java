@@ -543,6 +543,14 @@ public final class Engine {
         return kv.cachedBlocks();
     }
 
+    /**
+     * Prompt tokens of a prompt's leading full blocks this engine's prefix cache holds now, without touching the
+     * cache (no reference, no LRU move): what a router that saw every cache could expect this engine to reuse.
+     */
+    public int cachedPrefixTokens(long[] blockHashes) {
+        return kv.peek(blockHashes, blockHashes.length) * Profile.BLOCK_TOKENS;
+    }
+
     /** Prompt tokens found in the prefix cache, over every admission. */
     public long prefixHitTokens() {
         return prefixHitTokens;

@@ -86,6 +86,15 @@ final class KvCache {
         return k;
     }
 
+    /** Counts the leading hashes that are registered, up to {@code max}, changing nothing (an oracle's probe). */
+    int peek(long[] hashes, int max) {
+        int k = 0;
+        while (k < max && index.get(hashes[k]) != LongIntMap.MISSING) {
+            k++;
+        }
+        return k;
+    }
+
     int lastEvictable() {
         return lastEvictable;
     }

@@ -3,6 +3,7 @@ package io.sluice.sim.replay;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Pool;
+import io.sluice.config.ConfigError;
 import io.sluice.config.ConfigException;
 import io.sluice.config.PoolConfig;
 import io.sluice.config.SluiceConfig;
@@ -59,12 +60,18 @@ final class PolicyRun implements EngineListener {
         final long arrival;
         final long sloNanos;
         final InferenceExchange exchange;
+        final long dispatched;
+        /** With a request log: the longest prefix any engine held at dispatch, in tokens. */
+        final int bestCached;
 
-        Flight(int endpoint, long arrival, long sloNanos, InferenceExchange exchange) {
+        Flight(int endpoint, long arrival, long sloNanos, InferenceExchange exchange, long dispatched,
+               int bestCached) {
             this.endpoint = endpoint;
             this.arrival = arrival;
             this.sloNanos = sloNanos;
             this.exchange = exchange;
+            this.dispatched = dispatched;
+            this.bestCached = bestCached;
         }
     }
 
@@ -115,6 +122,8 @@ final class PolicyRun implements EngineListener {
     private final FleetState fleet;
     private final FlowController<Pending> flow;
     private final FlowController.Dispatcher<Pending> dispatcher = this::tryDispatch;
+    /** One row per request, or null without {@code --requests} (then nothing is computed for it). */
+    private RequestLog log;
     /** Queued requests the events since the last dispatch let leave (the proxy's pacing, see FleetState). */
     private int released;
     private long queued;
@@ -138,7 +147,7 @@ final class PolicyRun implements EngineListener {
         this.spikeEnd = config.spike().map(s -> s.start().plus(s.duration()).toNanos()).orElse(Long.MIN_VALUE);
         List<Profile> servers = config.fleet().servers();
         int n = servers.size();
-        PoolConfig poolConfig = poolConfig(policy, servers);
+        PoolConfig poolConfig = poolConfig(policy, servers, config.poolSettings());
         SplittableRandom random = new SplittableRandom(config.seed());
         RandomGenerator policyRandom = random.split();
         Supplier<RandomGenerator> randoms = () -> policyRandom;
@@ -164,8 +173,27 @@ final class PolicyRun implements EngineListener {
         this.defaultModel = servers.get(0).model().servedName();
     }
 
-    /** The pool as the proxy would read it from YAML, so every policy gets its documented defaults. */
-    static PoolConfig poolConfig(String policy, List<Profile> servers) {
+    /**
+     * The pool as the proxy would read it from YAML, so every policy gets its documented defaults, with the
+     * settings' {@code inference:} block if the policy takes one.
+     *
+     * @throws IllegalArgumentException if the policy is unknown or the settings are wrong (naming path and value)
+     */
+    static PoolConfig poolConfig(String policy, List<Profile> servers, PoolSettings settings) {
+        try {
+            return readPool(policy, servers, settings);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads the pool config of a policy.
+     *
+     * @throws ConfigException for a mistake in the settings, named by the settings' source and the path under the
+     *                         pool ({@code inference.saturation.kv_cache: 1.5 is out of range (0.05-1)})
+     */
+    static PoolConfig readPool(String policy, List<Profile> servers, PoolSettings settings) throws ConfigException {
         StringBuilder yaml = new StringBuilder("listeners: []\npools:\n  - name: replay\n    policy: ")
                 .append(policy).append("\n    endpoints:\n");
         for (int i = 0; i < servers.size(); i++) {
@@ -174,10 +202,22 @@ final class PolicyRun implements EngineListener {
                     .append(servers.get(i).model().servedName()).append("\"], labels: { profile: ")
                     .append(servers.get(i).name()).append(" } }\n");
         }
+        if (servers.isEmpty()) {
+            yaml.append("      []\n");
+        }
+        Optional<String> inference = settings.appliesTo(policy) ? settings.inferenceFlow() : Optional.empty();
+        inference.ifPresent(block -> yaml.append("    inference: ").append(block).append('\n'));
         try {
             return SluiceConfig.parse(yaml.toString(), "replay", Path.of(".")).pools().get(0);
         } catch (ConfigException e) {
-            throw new IllegalArgumentException("policy '" + policy + "': " + e.getMessage(), e);
+            String under = "pools[0].inference";
+            List<ConfigError> settingsErrors = e.errors().stream().filter(x -> inference.isPresent()
+                    && (x.path().equals(under) || x.path().startsWith(under + ".") || x.path().startsWith(under
+                    + "["))).map(x -> new ConfigError(x.path().substring("pools[0].".length()), x.message())).toList();
+            if (settingsErrors.size() < e.errors().size()) {
+                throw new IllegalArgumentException("policy '" + policy + "': " + e.getMessage(), e);
+            }
+            throw new ConfigException(settings.source(), settingsErrors);
         }
     }
 
@@ -190,7 +230,8 @@ final class PolicyRun implements EngineListener {
         boolean scraping = sink != MetricsSink.NONE;
         long nextScrape = scraping ? 0 : Long.MAX_VALUE;
         long readyAt = config.faults().warmup().isZero() ? Long.MAX_VALUE : config.faults().warmup().toNanos();
-        try (RequestStream stream = source.get()) {
+        log = config.requestLog().map(dir -> RequestLog.open(dir, policy)).orElse(null);
+        try (RequestLog closing = log; RequestStream stream = source.get()) {
             TraceRequest ahead = stream.hasNext() ? stream.next() : null;
             while (true) {
                 long tArrival = ahead != null ? ahead.arrivalNanos() : Long.MAX_VALUE;
@@ -260,6 +301,9 @@ final class PolicyRun implements EngineListener {
                     ttft, e2e, queueTime, sloMet, hits, queries, preemptions, loads, perEndpoint, series,
                     System.nanoTime() - wallStart, cpuStart < 0 ? 0 : threads.getCurrentThreadCpuTime() - cpuStart,
                     spikeTtft);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the request log of " + policy + ": "
+                    + e.getMessage(), e);
         }
     }
 
@@ -281,7 +325,7 @@ final class PolicyRun implements EngineListener {
             try {
                 send(p, select(p));
             } catch (NoEndpointException e) {
-                refuse(now);
+                refuse(p, now);
             }
             return;
         }
@@ -291,14 +335,8 @@ final class PolicyRun implements EngineListener {
                 () -> fleet.predictedPrefillSeconds(features), dispatcher);
         switch (o) {
             case QUEUED -> queued++;
-            case SHED_SHEDDABLE -> {
-                failures.merge("sheddable_429", 1L, Long::sum);
-                lastEvent = Math.max(lastEvent, now);
-            }
-            case REJECTED_FULL -> {
-                failures.merge("queue_full_503", 1L, Long::sum);
-                lastEvent = Math.max(lastEvent, now);
-            }
+            case SHED_SHEDDABLE -> refusedAtArrival(p, "sheddable_429", now);
+            case REJECTED_FULL -> refusedAtArrival(p, "queue_full_503", now);
             case DISPATCHED -> { }
         }
     }
@@ -318,7 +356,7 @@ final class PolicyRun implements EngineListener {
             if (e.reason() == NoEndpointException.Reason.SATURATED) {
                 return false;
             }
-            refuse(clock.nanoTime());
+            refuse(p, clock.nanoTime());
             return true;
         }
         send(p, member);
@@ -326,16 +364,57 @@ final class PolicyRun implements EngineListener {
     }
 
     /** A request no endpoint can take (not served, none healthy): shed. */
-    private void refuse(long now) {
+    private void refuse(Pending p, long now) {
         shed++;
         lastEvent = Math.max(lastEvent, now);
+        if (log != null) {
+            logUnsent(p, "shed", now);
+        }
+    }
+
+    /** The central queue refused a request as it arrived (sheddable under saturation, or full). */
+    private void refusedAtArrival(Pending p, String outcome, long now) {
+        failures.merge(outcome, 1L, Long::sum);
+        lastEvent = Math.max(lastEvent, now);
+        if (log != null) {
+            logUnsent(p, outcome, now);
+        }
     }
 
     /** A queued request left the queue unserved: a time-out is answered 429, a displacement 503. */
     private void refused(Pending p, FlowController.ShedReason reason, long retryAfterSeconds) {
-        failures.merge(reason == FlowController.ShedReason.TIMEOUT ? "queue_timeout_429" : "displaced_503", 1L,
-                Long::sum);
-        lastEvent = Math.max(lastEvent, clock.nanoTime());
+        String outcome = reason == FlowController.ShedReason.TIMEOUT ? "queue_timeout_429" : "displaced_503";
+        failures.merge(outcome, 1L, Long::sum);
+        long now = clock.nanoTime();
+        lastEvent = Math.max(lastEvent, now);
+        if (log != null) {
+            logUnsent(p, outcome, now);
+        }
+    }
+
+    private void logUnsent(Pending p, String outcome, long now) {
+        log.row(p.id, p.arrival, RequestLog.NONE, p.request.promptTokens(), RequestLog.NONE, RequestLog.NONE, 0,
+                RequestLog.NONE, RequestLog.NONE, RequestLog.NONE, now, outcome);
+    }
+
+    /** A finished or failed request's row; its best prefix is at least what it got from its engine's cache. */
+    private void logSent(EngineRequest r, Flight f, long now, String outcome) {
+        boolean scheduled = r.firstScheduledNanos() >= 0;
+        long cached = scheduled ? r.cachedTokens() : RequestLog.NONE;
+        log.row(r.id(), f.arrival, f.endpoint, r.promptTokens(), cached, Math.max(f.bestCached, cached),
+                r.generated(), f.dispatched, scheduled ? r.firstScheduledNanos() : RequestLog.NONE,
+                r.firstTokenNanos() >= 0 ? r.firstTokenNanos() : RequestLog.NONE, now, outcome);
+    }
+
+    /** The longest prefix of a prompt, in tokens, that any engine of the fleet holds now (an oracle's view). */
+    private int bestCached(long[] hashes, int promptTokens) {
+        long[] full = hashes.length > promptTokens / Profile.BLOCK_TOKENS
+                ? java.util.Arrays.copyOf(hashes, promptTokens / Profile.BLOCK_TOKENS) : hashes;
+        int best = 0;
+        for (Engine e : engines) {
+            best = Math.max(best, e.cachedPrefixTokens(full));
+        }
+        return best;
     }
 
     private void send(Pending p, Member member) {
@@ -347,8 +426,9 @@ final class PolicyRun implements EngineListener {
         load.requestStarted();
         series.set(i, now, load.activeRequests());
         long slo = r.sloTtftMillis() > 0 ? r.sloTtftMillis() * 1_000_000L : sloNanos;
+        int best = log == null ? 0 : bestCached(p.features.blockHashes(), r.promptTokens());
         EngineRequest er = EngineRequest.of(p.id, r.promptTokens(), r.outputTokens(), p.features.blockHashes(),
-                r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange));
+                r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange, now, best));
         Engine engine = engines[i];
         engine.submit(er);
         if (engine.inFlight()) {
@@ -416,12 +496,19 @@ final class PolicyRun implements EngineListener {
         load.recordLatency(nowNanos, latency, LoadStats.DEFAULT_DECAY_NANOS);
         series.set(f.endpoint, nowNanos, load.activeRequests());
         lastEvent = Math.max(lastEvent, nowNanos);
+        if (log != null) {
+            logSent(r, f, nowNanos, "ok");
+        }
     }
 
     @Override
     public void onFailed(EngineRequest r, Failure failure, long nowNanos) {
         Flight f = (Flight) r.attachment();
-        failures.merge(failure.name().toLowerCase(Locale.ROOT), 1L, Long::sum);
+        String outcome = failure.name().toLowerCase(Locale.ROOT);
+        failures.merge(outcome, 1L, Long::sum);
+        if (log != null) {
+            logSent(r, f, nowNanos, outcome);
+        }
         ended(f, nowNanos);
         LoadStats load = members[f.endpoint].load();
         load.failure();

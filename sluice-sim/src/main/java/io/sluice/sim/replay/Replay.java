@@ -57,7 +57,8 @@ public final class Replay {
     private ReplayReport run(String traceName, Optional<PrintStream> progress) throws InterruptedException {
         List<String> policies = config.policies();
         for (String p : policies) {
-            config.routing().create(PolicyRun.poolConfig(p, config.fleet().servers().subList(0, 1)),
+            config.routing().create(PolicyRun.poolConfig(p, config.fleet().servers().subList(0, 1),
+                            config.poolSettings()),
                     () -> new java.util.SplittableRandom(1), io.sluice.time.ManualClock.start());
         }
         List<AtomicLong> counts = new ArrayList<>();
@@ -94,7 +95,7 @@ public final class Replay {
             });
             long requests = results.isEmpty() ? 0 : results.get(0).requests();
             return new ReplayReport(traceName, config.fleet().spec(), requests, config.sloTtft(), config.seed(),
-                    results, System.nanoTime() - start);
+                    results, System.nanoTime() - start, config.poolSettings());
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException re) {

@@ -13,12 +13,20 @@ import java.util.List;
  * @param seed      the seed
  * @param policies  per-policy results
  * @param wallNanos wall-clock time of the whole replay
+ * @param poolSettings the settings of the replayed pools
  */
 public record ReplayReport(String trace, String fleet, long requests, Duration sloTtft, long seed,
-                           List<PolicyResult> policies, long wallNanos) {
+                           List<PolicyResult> policies, long wallNanos, PoolSettings poolSettings) {
 
     /** Copies the list. */
     public ReplayReport {
         policies = List.copyOf(policies);
+        java.util.Objects.requireNonNull(poolSettings, "poolSettings");
+    }
+
+    /** A report of pools with their default settings. */
+    public ReplayReport(String trace, String fleet, long requests, Duration sloTtft, long seed,
+                        List<PolicyResult> policies, long wallNanos) {
+        this(trace, fleet, requests, sloTtft, seed, policies, wallNanos, PoolSettings.NONE);
     }
 }

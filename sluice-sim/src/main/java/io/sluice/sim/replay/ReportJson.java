@@ -15,7 +15,7 @@ import tools.jackson.databind.json.JsonMapper;
  * policy {@code name}, {@code completed}, {@code shed}, {@code throughput_rps}, {@code output_tokens_per_s},
  * {@code ttft_ms} p50/p90/p99, {@code e2e_ms} p50/p99, {@code queue_ms} p99, {@code prefix_hit_ratio},
  * {@code load_imbalance}, {@code slo_attainment}), plus a few more keys that scripts may ignore
- * ({@code queued}, {@code failures}, ...).
+ * ({@code queued}, {@code failures}, {@code pool_config} — the settings of the replayed pools, ...).
  */
 public final class ReportJson {
 
@@ -32,10 +32,12 @@ public final class ReportJson {
         root.put("requests", report.requests());
         root.put("slo_ttft_ms", report.sloTtft().toMillis());
         root.put("seed", report.seed());
+        root.put("pool_config", report.poolSettings().asMap());
         List<Object> policies = new ArrayList<>();
         for (PolicyResult r : report.policies()) {
             Map<String, Object> p = new LinkedHashMap<>();
             p.put("name", r.policy());
+            p.put("pool_config_applied", report.poolSettings().appliesTo(r.policy()));
             p.put("completed", r.completed());
             p.put("shed", r.shed());
             p.put("queued", r.queued());

@@ -140,6 +140,34 @@ class EngineTest {
     }
 
     @Test
+    void cachedPrefixProbeSeesTheCacheAndChangesNothing() {
+        EngineDriver d = new EngineDriver(A100.withKvBlocks(64));
+        long[] a = hashes("a", 20);
+        long[] b = hashes("b", 20);
+        d.submit(1, 20 * 16, 1, a);
+        d.runToIdle(100);
+        d.submit(2, 20 * 16, 1, b);
+        d.runToIdle(100);
+        assertThat(d.engine.cachedPrefixTokens(a)).isEqualTo(20 * 16);
+        assertThat(d.engine.cachedPrefixTokens(concat(hashes("a", 5), hashes("x", 3)))).isEqualTo(5 * 16);
+        assertThat(d.engine.cachedPrefixTokens(hashes("x", 4))).isZero();
+        int free = d.engine.freeBlocks();
+        int cached = d.engine.cachedBlocks();
+        long hits = d.engine.prefixHitTokens();
+        for (int i = 0; i < 10; i++) {
+            d.engine.cachedPrefixTokens(a);
+        }
+        assertThat(d.engine.freeBlocks()).isEqualTo(free);
+        assertThat(d.engine.cachedBlocks()).isEqualTo(cached);
+        assertThat(d.engine.prefixHitTokens()).isEqualTo(hits);
+        // Probing took no reference and moved nothing in the LRU queue: a is still evicted first.
+        d.submit(3, 30 * 16 - 1, 1, new long[0]);
+        d.runToIdle(100);
+        assertThat(d.engine.cachedPrefixTokens(b)).isEqualTo(20 * 16);
+        assertThat(d.engine.cachedPrefixTokens(a)).isLessThan(20 * 16);
+    }
+
+    @Test
     void aFullyCachedPromptStillComputesItsLastBlock() {
         EngineDriver d = new EngineDriver(A100);
         long[] h = hashes("p", 8);
