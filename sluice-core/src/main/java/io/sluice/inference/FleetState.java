@@ -318,6 +318,12 @@ public final class FleetState {
             e.activeTokens += uncachedTokens;
             long estimate = (long) (costTokens / prefillRateLocked() * 1e9);
             x.dispatched(this, e, nowNanos, uncachedTokens, cachedTokens, workTokens, estimate, admissionWait);
+            if (!r.stream()) {
+                // A response that is not streamed shows its first token only at its end: the prefill debt settles
+                // at the predicted first token instead, and the end is no measure of the prefill rate.
+                e.settleLater(nowNanos + estimate, uncachedTokens);
+                x.prefillSettlesItself();
+            }
         } else {
             // Nobody will report the first token: the debt settles by itself when the first token is predicted.
             e.settleLater(nowNanos + (long) (costTokens / prefillRateLocked() * 1e9), uncachedTokens);

@@ -108,6 +108,11 @@ public final class InferenceExchange {
         this.ended = false;
     }
 
+    /** The prefill debt of this dispatch settles by itself (the first token cannot be observed). */
+    void prefillSettlesItself() {
+        prefillOwed = false;
+    }
+
     /** Takes back the current dispatch before a new pick (a retry). */
     void undoDispatch() {
         if (endpoint != null && !ended) {

@@ -128,6 +128,41 @@ class InferenceSchedulerTest {
         assertThat(f.pick(InferenceExchange.of(Fleet.request(4, 0, 4, 10)))).isEqualTo(first);
     }
 
+    /** A request like {@link Fleet#request} whose client did not ask for streaming. */
+    private static InferenceRequest notStreamed(long own, int blocks) {
+        InferenceRequest r = Fleet.request(own, 0, own, blocks);
+        return new InferenceRequest(r.model(), r.adapter(), r.blockHashes(), r.promptTokens(), r.maxTokens(),
+                r.session(), r.priority(), r.tenant(), r.sloTtftMillis(), false);
+    }
+
+    @Test
+    void aResponseThatIsNotStreamedSettlesItsPrefillAtThePredictedFirstToken() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0.1);
+        enableFeedback(f);
+        InferenceExchange a = InferenceExchange.of(notStreamed(1, 400));   // 6,400 tokens, 0.64 s predicted
+        InferenceExchange b = InferenceExchange.of(notStreamed(2, 400));
+        assertThat(f.pick(b)).isNotEqualTo(f.pick(a));
+        assertThat(f.failure(InferenceExchange.of(Fleet.request(3, 0, 3, 10)))).isEqualTo(Reason.SATURATED);
+        // Both still decode (their ends are far away), but their prefill is predicted done: the servers take work.
+        f.clock.advance(Duration.ofSeconds(2));
+        InferenceExchange next = InferenceExchange.of(Fleet.request(4, 0, 4, 10));
+        f.pick(next);
+        settle(f, next);
+        // Their ends, long after, say nothing about the prefill rate (the proxy reports the first token at the end
+        // of a response that is not streamed): twenty such requests leave the assumed rate as it was.
+        double rate = f.state.prefillTokensPerSecond();
+        for (int i = 0; i < 20; i++) {
+            InferenceExchange x = InferenceExchange.of(notStreamed(10 + i, 40));
+            f.pick(x);
+            f.clock.advance(Duration.ofSeconds(10));
+            settle(f, x);
+        }
+        assertThat(f.state.prefillTokensPerSecond()).isEqualTo(rate);
+        settle(f, a);
+        settle(f, b);
+    }
+
     @Test
     void theBacklogLimitIsConfigurable() throws Exception {
         InferenceConfig config = SluiceConfig.parse("""

@@ -85,8 +85,9 @@ class PrefillBacklogIT {
 
     private CompletableFuture<HttpResponse<String>> send(String label, int bytes, int seed,
                                                          ConcurrentLinkedQueue<String> order) {
+        // Streamed: the router sees each first token as it comes and releases the queue on it.
         return SimCluster.HTTP.sendAsync(post(url(), chat("llama-3-8b", "s", SimCluster.text(seed, bytes), 1,
-                false)), HttpResponse.BodyHandlers.ofString()).whenComplete((r, e) -> {
+                true)), HttpResponse.BodyHandlers.ofString()).whenComplete((r, e) -> {
                     if (e == null && r.statusCode() == 200) {
                         order.add(label);
                     }
