@@ -1,5 +1,6 @@
 package io.sluice.bench.inference;
 
+import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Pool;
 import io.sluice.config.InferenceConfig;
@@ -41,7 +42,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>The measured operation is what the data plane does per request: {@code pool.select} with an
  * {@link InferenceExchange} attached (filters, prefix lookup, cost and scores for all 256 endpoints, booking into
  * the index, which evicts), then the first-token and end feedback; plus, to keep a steady state, one endpoint's
- * scrape being published and 1 ms of simulated time passing (so readings stay fresh and vary). Requests are 64 blocks of one of 128 shared
+ * scrape being published and 1 ms of simulated time passing (so readings stay fresh and vary). Requests are 64
+ * blocks of one of 128 shared
  * system prompts followed by unique blocks, so each lookup matches several holders at two depths and each booking
  * inserts new blocks. {@code promptTokens} 2,048 is a typical chat prompt; 55,000 is the 220 KB prompt of the
  * overhead test (3,437 blocks, all indexed). Run: {@code java -jar sluice-bench/target/benchmarks.jar
@@ -99,16 +101,22 @@ public class SchedulingDecisionBenchmark {
             requests[i] = request(rnd.nextInt(GROUPS), promptTokens);
         }
         // Fill: route traffic until the endpoints' indexes hold 95 % of 30,000 blocks each (about the capacity of
-        // inference and llm-d; the SGLang tree could hold 262,144, which would need 2.7 GB here). Responses come back in batches,
-        // so backlogs build up and the policy spreads the traffic over all endpoints.
+        // inference and llm-d; the SGLang tree could hold 262,144, which would need 2.7 GB here). Responses come
+        // back in batches (or when every endpoint owes more prefill than its backlog limit), so backlogs build up
+        // and the policy spreads the traffic over all endpoints.
         List<InferenceExchange> outstanding = new ArrayList<>();
         int rounds = 0;
         while (!full() && rounds++ < 150_000) {
             scrape();
             InferenceExchange x = InferenceExchange.of(request(rnd.nextInt(GROUPS), 8192));
-            pool.select(ctx.reset().attach(x));
-            outstanding.add(x);
-            if (outstanding.size() == 2048) {
+            boolean saturated = false;
+            try {
+                pool.select(ctx.reset().attach(x));
+                outstanding.add(x);
+            } catch (NoEndpointException e) {
+                saturated = true;
+            }
+            if (saturated || outstanding.size() == 2048) {
                 for (InferenceExchange o : outstanding) {
                     o.firstToken(clock.nanoTime());
                     o.finished(clock.nanoTime());
