@@ -6,19 +6,9 @@ import io.sluice.proxy.testing.RunningSluice;
 import io.sluice.sim.engine.Profile;
 import io.sluice.sim.server.SimOptions;
 import io.sluice.sim.server.SimServer;
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
+import io.sluice.sim.testing.NodeOpenAiClient;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The official {@code openai} Node client streams chat through Sluice ({@code policy: inference}) in front of two
@@ -30,19 +20,7 @@ class OpenAiNodeClientIT {
 
     @Test
     void officialNodeClientStreamsChatThroughSluice() throws Exception {
-        Assumptions.assumeTrue(onPath("npm") && onPath("node"),
-                "npm/node not found on PATH: skipping the OpenAI Node client check");
-        Path dir = Path.of("target", "openai-node").toAbsolutePath();
-        Files.createDirectories(dir);
-        try (InputStream script = getClass().getResourceAsStream("/openai-node/chat-through-sluice.mjs")) {
-            Files.copy(script, dir.resolve("chat-through-sluice.mjs"), StandardCopyOption.REPLACE_EXISTING);
-        }
-        if (!Files.isDirectory(dir.resolve("node_modules/openai"))) {
-            Files.writeString(dir.resolve("package.json"), "{\"name\":\"openai-node-check\",\"private\":true}\n");
-            Result install = run(dir, 300, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
-                    "openai@^7");
-            assertThat(install.code).as("npm install openai: " + install.output).isZero();
-        }
+        NodeOpenAiClient client = NodeOpenAiClient.install(getClass(), "chat-through-sluice.mjs");
         try (SimServer sims = SimServer.start(SimOptions.of(Profile.of("h100-llama3-8b")).withReplicas(2));
              RunningSluice sluice = RunningSluice.start("""
                      access_log: { path: off }
@@ -58,10 +36,7 @@ class OpenAiNodeClientIT {
                          endpoints: [ { address: 127.0.0.1:%d }, { address: 127.0.0.1:%d } ]
                      """.formatted(sims.ports().get(0), sims.ports().get(1)))) {
             sluice.awaitReady();
-            Result r = run(dir, 120, "node", "chat-through-sluice.mjs", sluice.url("web") + "/v1");
-            assertThat(r.code).as(r.output).isZero();
-            String last = r.output.strip().lines().reduce((a, b) -> b).orElse("");
-            JsonNode out = JsonMapper.builder().build().readTree(last);
+            JsonNode out = client.run("chat-through-sluice.mjs", sluice.url("web") + "/v1");
             assertThat(out.path("streamChunks").asInt()).isEqualTo(9);
             assertThat(out.path("streamText").asString()).hasSize(36);
             assertThat(out.path("streamUsage").path("completion_tokens").asInt()).isEqualTo(9);
@@ -75,32 +50,5 @@ class OpenAiNodeClientIT {
             assertThat(sluice.metric("sluice_inference_tokens_total", "pool=\"llm\"", "kind=\"completion\""))
                     .isEqualTo(14);
         }
-    }
-
-    private record Result(int code, String output) {
-    }
-
-    private static Result run(Path dir, int timeoutSeconds, String... command) throws IOException,
-            InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).directory(dir.toFile()).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return new Result(-1, "timed out: " + String.join(" ", command));
-        }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return false;
-        }
-        for (String d : path.split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 }
