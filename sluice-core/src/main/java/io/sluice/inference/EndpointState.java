@@ -35,6 +35,7 @@ final class EndpointState {
     private long pendingTokens;
 
     // Self-settling prefill debts of requests dispatched without feedback: a min-heap on settle time.
+    private static final int CANCELLED = -1;
     private long[] settleAt = new long[16];
     private int[] settleTokens = new int[16];
     private int settleSize;
@@ -119,10 +120,29 @@ final class EndpointState {
         settleTokens[i] = tokens;
     }
 
+    /**
+     * Takes back a self-settling debt recorded with {@link #settleLater} (its dispatch never happened): it is owed
+     * no more from now on. The heap entry stays, marked, and is dropped when it comes due.
+     *
+     * @return false if no such debt is pending (it settled already)
+     */
+    boolean cancelSettle(long atNanos, int tokens) {
+        for (int i = 0; i < settleSize; i++) {
+            if (settleAt[i] == atNanos && settleTokens[i] == tokens) {
+                settleTokens[i] = CANCELLED;
+                prefillDone(tokens);
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Settles the self-settling debts due by {@code nowNanos}. */
     void settleDue(long nowNanos) {
         while (settleSize > 0 && settleAt[0] - nowNanos <= 0) {
-            prefillDone(settleTokens[0]);
+            if (settleTokens[0] != CANCELLED) {
+                prefillDone(settleTokens[0]);
+            }
             settleSize--;
             long lastAt = settleAt[settleSize];
             int lastTokens = settleTokens[settleSize];

@@ -322,7 +322,7 @@ public final class FleetState {
                 // A response that is not streamed shows its first token only at its end: the prefill debt settles
                 // at the predicted first token instead, and the end is no measure of the prefill rate.
                 e.settleLater(nowNanos + estimate, uncachedTokens);
-                x.prefillSettlesItself();
+                x.prefillSettlesItself(nowNanos + estimate);
             }
         } else {
             // Nobody will report the first token: the debt settles by itself when the first token is predicted.

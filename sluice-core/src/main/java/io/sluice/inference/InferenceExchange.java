@@ -20,6 +20,8 @@ import java.util.Optional;
  */
 public final class InferenceExchange {
 
+    private static final long NONE = Long.MIN_VALUE;
+
     private final InferenceRequest request;
     private FleetState fleet;
     private EndpointState endpoint;
@@ -30,6 +32,8 @@ public final class InferenceExchange {
     private long predictedWorkTokens;
     private boolean admissionWait;
     private boolean prefillOwed;
+    /** When a prefill debt that settles by itself is due (a response that is not streamed), or {@link #NONE}. */
+    private long selfSettleAtNanos = NONE;
     private boolean ended;
 
     private InferenceExchange(InferenceRequest request) {
@@ -105,21 +109,27 @@ public final class InferenceExchange {
         this.estimatedTtftNanos = estimateNanos;
         this.admissionWait = admissionWait;
         this.prefillOwed = true;
+        this.selfSettleAtNanos = NONE;
         this.ended = false;
     }
 
-    /** The prefill debt of this dispatch settles by itself (the first token cannot be observed). */
-    void prefillSettlesItself() {
+    /** The prefill debt of this dispatch settles by itself at {@code atNanos} (the first token cannot be observed). */
+    void prefillSettlesItself(long atNanos) {
         prefillOwed = false;
+        selfSettleAtNanos = atNanos;
     }
 
     /** Takes back the current dispatch before a new pick (a retry). */
     void undoDispatch() {
         if (endpoint != null && !ended) {
+            if (selfSettleAtNanos != NONE) {
+                endpoint.cancelSettle(selfSettleAtNanos, uncachedTokens);
+            }
             endpoint.undispatched(dispatchedAtNanos, uncachedTokens, prefillOwed);
         }
         endpoint = null;
         prefillOwed = false;
+        selfSettleAtNanos = NONE;
     }
 
     EndpointState endpointState() {

@@ -359,6 +359,30 @@ class InferenceSchedulerTest {
     }
 
     @Test
+    void aRetryTakesBackTheDebtOfAResponseThatIsNotStreamed() {
+        Fleet f = new Fleet("inference", 2);
+        f.publishAll(0, 0, 0);
+        InferenceExchange x = InferenceExchange.of(notStreamed(1, 20));
+        Member first = f.members.get(f.pick(x));
+        EndpointState s = f.state.endpointLocked(first.address());
+        assertThat(s.owedPrefillTokens).isEqualTo(320);
+        Member second = f.pool.select(new PickContext().exclude(first).attach(x));
+        assertThat(second).isNotEqualTo(first);
+        // Owed no more at once, not only when its predicted first token would have come.
+        assertThat(s.owedPrefillTokens).isZero();
+        assertThat(s.owedPrefillRequests).isZero();
+        EndpointState t = f.state.endpointLocked(second.address());
+        assertThat(t.owedPrefillTokens).isEqualTo(320);
+        // The cancelled entry comes due without settling anything twice; the live one settles.
+        f.clock.advance(Duration.ofSeconds(5));
+        s.settleDue(f.clock.nanoTime());
+        t.settleDue(f.clock.nanoTime());
+        assertThat(t.owedPrefillTokens).isZero();
+        assertThat(t.owedPrefillRequests).isZero();
+        x.finished(f.clock.nanoTime());
+    }
+
+    @Test
     void measuredTimesToFirstTokenCalibrateThePrefillRate() {
         Fleet f = new Fleet("inference", 1);
         f.publishAll(0, 0, 0);
