@@ -356,10 +356,16 @@ public final class FleetState {
 
     void finished(InferenceExchange x, long nowNanos, boolean prefillOwed) {
         synchronized (lock) {
+            // Ends are reported: the router's own account (in flight, prefill owed) is exact from now on, even
+            // when no response is streamed and first tokens are only predicted.
+            feedback = true;
             EndpointState e = x.endpointState();
             if (e != null) {
                 if (prefillOwed) {
                     e.prefillDone(x.uncachedTokens());
+                } else if (x.selfSettleAtNanos() != InferenceExchange.NONE) {
+                    // Ended before its predicted first token: the first token came before the end, the debt is paid.
+                    e.cancelSettle(x.selfSettleAtNanos(), x.uncachedTokens());
                 }
                 e.ended(x.uncachedTokens());
             }

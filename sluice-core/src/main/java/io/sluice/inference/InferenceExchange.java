@@ -20,7 +20,8 @@ import java.util.Optional;
  */
 public final class InferenceExchange {
 
-    private static final long NONE = Long.MIN_VALUE;
+    /** No self-settling debt. */
+    static final long NONE = Long.MIN_VALUE;
 
     private final InferenceRequest request;
     private FleetState fleet;
@@ -130,6 +131,10 @@ public final class InferenceExchange {
         endpoint = null;
         prefillOwed = false;
         selfSettleAtNanos = NONE;
+    }
+
+    long selfSettleAtNanos() {
+        return selfSettleAtNanos;
     }
 
     EndpointState endpointState() {

@@ -66,9 +66,10 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>4. Scores and pick.</b> Among the eligible, a weighted sum of scores in [0, 1] ({@code scorers}):
  * {@code estimated_ttft} (best cost ÷ cost), {@code prefix} (share of the prompt cached), {@code queue}
- * (waiting, min-max normalised as llm-d does), {@code kv_cache} (1 − KV use), {@code lora} (1 resident, ½ free
- * slot, 0 otherwise), {@code session} (1 for the server that served the session last). The highest total wins;
- * ties are broken at random.
+ * (waiting, min-max normalised as llm-d does), {@code kv_cache} (1 − KV use; for a prompt no server holds any
+ * of, plus the share of the prefix cache the index believes free, so that it goes where it evicts nothing),
+ * {@code lora} (1 resident, ½ free slot, 0 otherwise), {@code session} (1 for the server that served the session
+ * last). The highest total wins; ties are broken at random.
  *
  * <p>Each pick is booked at once (prefix index, since-scrape account, prefill owed, session), so the next decision
  * sees it even before the server does.
@@ -138,7 +139,7 @@ final class InferenceScheduler extends InferencePolicy {
         long now = f.clock().nanoTime();
         long stale = f.staleAfterNanos();
         int blocks = Math.min(r.blockHashes().length, f.maxBlocks());
-        c.matchPrefix(f, r.blockHashes(), blocks);
+        boolean cachedNowhere = c.matchPrefix(f, r.blockHashes(), blocks) == 0;
         double rate = f.prefillRateLocked();
         double backlogLimit = backlogSeconds * rate;
         boolean ledger = f.feedbackActive();
@@ -264,6 +265,12 @@ final class InferenceScheduler extends InferencePolicy {
             score += wQueue * (maxWaiting == minWaiting ? 1.0
                     : (double) (maxWaiting - c.waiting[i]) / (maxWaiting - minWaiting));
             score += wKv * (1 - c.kv[i]);
+            // Room in the prefix cache, for a prompt no server holds any of: placed where the cache is full, it
+            // evicts prefixes others reuse. Equal for all when every cache is full (the usual steady state).
+            int capacity = cachedNowhere && blocks > 0 ? f.index.capacity(c.states[i].slot) : 0;
+            if (capacity > 0) {
+                score += wKv * Math.max(0, 1 - (double) f.index.blocks(c.states[i].slot) / capacity);
+            }
             if (adapter == null || c.adapterResident(i, adapter)) {
                 score += wLora;
             } else if (c.adapterSlotFree(i)) {

@@ -183,6 +183,39 @@ class InferenceSchedulerTest {
     }
 
     @Test
+    void aPromptNobodyHoldsGoesWhereTheCacheHasRoom() throws Exception {
+        InferenceConfig config = SluiceConfig.parse("""
+                listeners: []
+                pools:
+                  - name: llm
+                    policy: inference
+                    inference: { prefix_index: { capacity_blocks: 256 } }
+                    endpoints: [ { address: "10.0.0.1:8000" } ]
+                """, "test", Path.of(".")).pools().get(0).inference().orElseThrow();
+        Fleet f = new Fleet("inference", config, Fleet.endpoints(8));
+        f.publishAll(0, 0, 0);
+        enableFeedback(f);
+        // Eight different long prompts, one after another on an idle fleet: each would fill most of a cache, so each
+        // goes to a server whose cache still has room rather than evicting another's prompt.
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (int p = 1; p <= 8; p++) {
+            InferenceExchange x = InferenceExchange.of(Fleet.request(100 + p, 200, 100 + p, 200));
+            used.add(f.pick(x));
+            settle(f, x);
+            f.clock.advance(Duration.ofMillis(100));
+            f.publishAll(0, 0, 0);   // a reading that covers the dispatch: nothing in flight anywhere
+        }
+        assertThat(used).hasSize(8);   // by chance alone: 8!/8^8 = 0.24 %
+        // And each returns to its holder.
+        for (int p = 1; p <= 8; p++) {
+            InferenceExchange x = InferenceExchange.of(Fleet.request(100 + p, 200, 900 + p, 210));
+            f.pick(x);
+            assertThat(x.cachedTokens()).isEqualTo(200 * 16);
+            settle(f, x);
+        }
+    }
+
+    @Test
     void aSaturatedServerKeepsOnlyRequestsWhosePrefixOutweighsItsQueue() {
         Fleet f = new Fleet("inference", 2);
         f.publishAll(0, 0, 0);
@@ -356,6 +389,24 @@ class InferenceSchedulerTest {
         assertThat(x.endpoint()).contains(second.address());
         x.finished(f.clock.nanoTime());
         assertThat(f.state.endpointLocked(second.address()).owedPrefillTokens).isZero();
+    }
+
+    @Test
+    void aResponseThatIsNotStreamedAndEndsEarlyPaysItsDebtAtTheEnd() {
+        Fleet f = new Fleet("inference", 1);
+        f.publishAll(0, 0, 0);
+        InferenceExchange x = InferenceExchange.of(notStreamed(1, 400));   // 0.64 s of prefill predicted
+        f.pick(x);
+        EndpointState s = f.state.endpointLocked(f.members.get(0).address());
+        assertThat(s.owedPrefillTokens).isEqualTo(6400);
+        f.clock.advance(Duration.ofMillis(100));   // a faster server than predicted: the whole answer came back
+        x.firstToken(f.clock.nanoTime());           // (what the proxy reports at the end of a plain response)
+        x.finished(f.clock.nanoTime());
+        assertThat(s.owedPrefillTokens).isZero();
+        assertThat(s.owedPrefillRequests).isZero();
+        f.clock.advance(Duration.ofSeconds(5));
+        s.settleDue(f.clock.nanoTime());
+        assertThat(s.owedPrefillRequests).isZero();
     }
 
     @Test

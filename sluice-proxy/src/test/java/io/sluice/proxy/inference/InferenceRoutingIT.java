@@ -198,13 +198,19 @@ class InferenceRoutingIT {
                         .as("no llama or LoRA request reached the qwen server").isZero();
                 SimCluster.run(6, 3, i -> post(url, chat("qwen-7b", "sys", "q " + i, 2, false)))
                         .forEach(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(200));
-                assertThat(sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + q0 + "\""))
-                        .isEqualTo(6);
-                double llamaBefore = sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + l0 + "\"")
-                        + sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + l1 + "\"");
-                assertThat(llamaBefore).isEqualTo(18);
+                // The counters are updated as each exchange ends, which may be just after its client has read it.
+                Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                        .untilAsserted(() -> {
+                            assertThat(sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + q0 + "\""))
+                                    .isEqualTo(6);
+                            assertThat(sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + l0 + "\"")
+                                    + sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + l1 + "\""))
+                                    .isEqualTo(18);
+                        });
                 SimCluster.run(40, 4, i -> post(url, chat("canary", "sys", "c " + i, 2, false)))
                         .forEach(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(200));
+                Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() ->
+                        sluice.metric("sluice_requests_total", "pool=\"llm\"", "code=\"200\"") == 18 + 6 + 40);
                 double toQwen = sluice.metric("sluice_requests_total", "endpoint=\"127.0.0.1:" + q0 + "\"") - 6;
                 assertThat(toQwen).as("the weighted rewrite splits the canary name").isBetween(8.0, 32.0);
 
