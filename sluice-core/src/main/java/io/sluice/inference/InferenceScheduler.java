@@ -67,7 +67,7 @@ import java.util.random.RandomGenerator;
  * <p><b>4. Scores and pick.</b> Among the eligible, a weighted sum of scores in [0, 1] ({@code scorers}):
  * {@code estimated_ttft} (best cost ÷ cost), {@code prefix} (share of the prompt cached), {@code queue}
  * (waiting, min-max normalised as llm-d does), {@code kv_cache} (1 − KV use; for a prompt no server holds any
- * of, plus the share of the prefix cache the index believes free, so that it goes where it evicts nothing),
+ * of, plus the share of it that fits in the prefix cache the index believes free, so it evicts nobody's prefix),
  * {@code lora} (1 resident, ½ free slot, 0 otherwise), {@code session} (1 for the server that served the session
  * last). The highest total wins; ties are broken at random.
  *
@@ -265,11 +265,13 @@ final class InferenceScheduler extends InferencePolicy {
             score += wQueue * (maxWaiting == minWaiting ? 1.0
                     : (double) (maxWaiting - c.waiting[i]) / (maxWaiting - minWaiting));
             score += wKv * (1 - c.kv[i]);
-            // Room in the prefix cache, for a prompt no server holds any of: placed where the cache is full, it
-            // evicts prefixes others reuse. Equal for all when every cache is full (the usual steady state).
+            // Room in the prefix cache, for a prompt no server holds any of: the share of it that fits in what the
+            // index believes free there. Placed where it does not fit, it evicts prefixes others reuse. Equal for
+            // all when it fits everywhere or nowhere (every cache full, the usual steady state).
             int capacity = cachedNowhere && blocks > 0 ? f.index.capacity(c.states[i].slot) : 0;
             if (capacity > 0) {
-                score += wKv * Math.max(0, 1 - (double) f.index.blocks(c.states[i].slot) / capacity);
+                double free = (double) (capacity - f.index.blocks(c.states[i].slot)) * FleetState.BLOCK_TOKENS;
+                score += wKv * Math.max(0, Math.min(1, free / c.uncached[i]));
             }
             if (adapter == null || c.adapterResident(i, adapter)) {
                 score += wLora;
