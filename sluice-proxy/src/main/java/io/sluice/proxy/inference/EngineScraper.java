@@ -53,6 +53,8 @@ public final class EngineScraper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineScraper.class);
     private static final long TICK_MILLIS = 10;
     private static final long DISCOVERY_SECONDS = 10;
+    /** A discovery unanswered this long (twice its time-out) no longer stops the next one. */
+    private static final long DISCOVERY_STUCK_NANOS = TimeUnit.SECONDS.toNanos(4);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private record Key(String pool, Address address) {
@@ -61,6 +63,9 @@ public final class EngineScraper implements AutoCloseable {
     private static final class Target {
         volatile boolean scraping;
         volatile boolean discovering;
+        /** When the scrape or discovery in flight started: one that never completes must not stop the next. */
+        volatile long scrapeStartedNanos;
+        volatile long discoveryStartedNanos;
         long nextScrapeNanos;
         /** Written by the timer thread when a discovery starts, and by its callback when it fails. */
         volatile long nextDiscoveryNanos;
@@ -128,11 +133,13 @@ public final class EngineScraper implements AutoCloseable {
                     Key k = new Key(p.name(), m.address());
                     seen.add(k);
                     Target t = targets.computeIfAbsent(k, x -> new Target(now));
-                    if (!t.scraping && now - t.nextScrapeNanos >= 0) {
+                    boolean scrapeFree = !t.scraping || now - t.scrapeStartedNanos > stuckNanos(pool);
+                    if (scrapeFree && now - t.nextScrapeNanos >= 0) {
                         t.nextScrapeNanos = now + interval;
                         scrape(t, p, pool, m.address());
                     }
-                    if (pool.discoversModels() && !t.discovering && now - t.nextDiscoveryNanos >= 0) {
+                    boolean discoveryFree = !t.discovering || now - t.discoveryStartedNanos > DISCOVERY_STUCK_NANOS;
+                    if (pool.discoversModels() && discoveryFree && now - t.nextDiscoveryNanos >= 0) {
                         t.nextDiscoveryNanos = now + TimeUnit.SECONDS.toNanos(DISCOVERY_SECONDS);
                         discover(t, p, pool, m.address());
                     }
@@ -157,6 +164,7 @@ public final class EngineScraper implements AutoCloseable {
         }
         t.scraping = true;
         long sentAt = clock.nanoTime();
+        t.scrapeStartedNanos = sentAt;
         http.sendAsync(req.get(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
             t.scraping = false;
             ServerMetrics reading = null;
@@ -179,6 +187,7 @@ public final class EngineScraper implements AutoCloseable {
             return;
         }
         t.discovering = true;
+        t.discoveryStartedNanos = clock.nanoTime();
         http.sendAsync(req.get(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
             if (err != null || resp.statusCode() != 200) {
                 // Not answered (yet): ask again soon rather than at the next regular discovery.
@@ -202,6 +211,14 @@ public final class EngineScraper implements AutoCloseable {
                 LOG.debug("endpoint {} of pool {} sent an unreadable /v1/models", address, pool.name(), e);
             }
         });
+    }
+
+    /**
+     * How long a scrape may stay unanswered before the next one is sent anyway: its request time-out covers the
+     * response head only, so a body that never ends would otherwise stop the endpoint's scrapes for good.
+     */
+    private static long stuckNanos(InferencePool pool) {
+        return Math.max(pool.config().metrics().staleAfter().toNanos(), TimeUnit.SECONDS.toNanos(1)) * 2;
     }
 
     private static Optional<HttpRequest> request(PoolRuntime p, Address address, String path, Duration timeout) {
