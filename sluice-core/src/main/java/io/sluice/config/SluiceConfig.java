@@ -1,10 +1,6 @@
 package io.sluice.config;
 
 import io.sluice.endpoint.Address;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,11 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import tools.jackson.core.JacksonException;
-import tools.jackson.core.StreamReadFeature;
-import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * A whole Sluice configuration, read from YAML and checked.
@@ -40,10 +32,6 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 public record SluiceConfig(int ioThreads, AccessLogConfig accessLog, AdminConfig admin, Duration drainTimeout,
                            List<ListenerConfig> listeners, List<PoolConfig> pools, String source) {
 
-    private static final YAMLMapper YAML = YAMLMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
-
     /** Copies the lists. */
     public SluiceConfig {
         listeners = List.copyOf(listeners);
@@ -52,14 +40,7 @@ public record SluiceConfig(int ioThreads, AccessLogConfig accessLog, AdminConfig
 
     /** Reads and checks a config file; relative paths inside it are resolved against its directory. */
     public static SluiceConfig load(Path file) throws ConfigException {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(file.toString(), List.of(new ConfigError("", "file not found")));
-        } catch (IOException e) {
-            throw new ConfigException(file.toString(), List.of(new ConfigError("", "cannot read file: " + e)));
-        }
+        String text = ConfigText.read(file);
         Path dir = Optional.ofNullable(file.toAbsolutePath().getParent()).orElse(Path.of("."));
         return parse(text, file.toString(), dir);
     }
@@ -72,15 +53,7 @@ public record SluiceConfig(int ioThreads, AccessLogConfig accessLog, AdminConfig
      * @param baseDir the directory relative paths are resolved against
      */
     public static SluiceConfig parse(String yaml, String source, Path baseDir) throws ConfigException {
-        JsonNode tree;
-        try {
-            tree = YAML.readTree(yaml);
-        } catch (JacksonException e) {
-            TokenStreamLocation at = e.getLocation();
-            String where = at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
-            throw new ConfigException(source, List.of(new ConfigError("", where + "YAML syntax error: "
-                    + e.getOriginalMessage())));
-        }
+        JsonNode tree = ConfigText.yaml(yaml, source);
         List<ConfigError> errors = new ArrayList<>();
         ConfigNode root = ConfigNode.root(tree, errors);
         int ioThreads = root.integer("io_threads", 0, 0, 1024);

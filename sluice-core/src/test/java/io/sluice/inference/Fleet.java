@@ -3,12 +3,15 @@ package io.sluice.inference;
 import io.sluice.balance.NoEndpointException;
 import io.sluice.balance.PickContext;
 import io.sluice.balance.Pool;
+import io.sluice.config.ConfigException;
 import io.sluice.config.InferenceConfig;
+import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Address;
 import io.sluice.endpoint.Endpoint;
 import io.sluice.endpoint.EndpointSet;
 import io.sluice.endpoint.Member;
 import io.sluice.time.ManualClock;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +36,18 @@ final class Fleet {
         pool = Pool.of("llm", InferencePolicies.of(policy, state, seed::split), EndpointSet.Options.DEFAULT, clock,
                 false, endpoints, Optional.empty());
         members = pool.members();
+    }
+
+    /** Inference settings read by the config loader from an {@code inference:} block (YAML flow mapping). */
+    static InferenceConfig config(String inferenceBlock) throws ConfigException {
+        return SluiceConfig.parse("""
+                listeners: []
+                pools:
+                  - name: llm
+                    policy: inference
+                    inference: %s
+                    endpoints: [ { address: "10.0.0.1:8000" } ]
+                """.formatted(inferenceBlock), "test", Path.of(".")).pools().get(0).inference().orElseThrow();
     }
 
     static List<Endpoint> endpoints(int n) {

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.balance.NoEndpointException.Reason;
 import io.sluice.balance.PickContext;
 import io.sluice.config.InferenceConfig;
-import io.sluice.config.SluiceConfig;
 import io.sluice.endpoint.Member;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -165,14 +163,7 @@ class InferenceSchedulerTest {
 
     @Test
     void theBacklogLimitIsConfigurable() throws Exception {
-        InferenceConfig config = SluiceConfig.parse("""
-                listeners: []
-                pools:
-                  - name: llm
-                    policy: inference
-                    inference: { saturation: { prefill_backlog: 2s } }
-                    endpoints: [ { address: "10.0.0.1:8000" } ]
-                """, "test", Path.of(".")).pools().get(0).inference().orElseThrow();
+        InferenceConfig config = Fleet.config("{ saturation: { prefill_backlog: 2s } }");
         Fleet f = new Fleet("inference", config, Fleet.endpoints(1));
         f.publishAll(0, 0, 0.1);
         enableFeedback(f);
@@ -184,14 +175,7 @@ class InferenceSchedulerTest {
 
     @Test
     void aPromptNobodyHoldsGoesWhereTheCacheHasRoom() throws Exception {
-        InferenceConfig config = SluiceConfig.parse("""
-                listeners: []
-                pools:
-                  - name: llm
-                    policy: inference
-                    inference: { prefix_index: { capacity_blocks: 256 } }
-                    endpoints: [ { address: "10.0.0.1:8000" } ]
-                """, "test", Path.of(".")).pools().get(0).inference().orElseThrow();
+        InferenceConfig config = Fleet.config("{ prefix_index: { capacity_blocks: 256 } }");
         Fleet f = new Fleet("inference", config, Fleet.endpoints(8));
         f.publishAll(0, 0, 0);
         enableFeedback(f);

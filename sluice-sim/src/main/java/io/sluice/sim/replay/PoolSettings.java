@@ -2,22 +2,15 @@ package io.sluice.sim.replay;
 
 import io.sluice.config.ConfigError;
 import io.sluice.config.ConfigException;
+import io.sluice.config.ConfigText;
 import io.sluice.inference.InferencePolicies;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import tools.jackson.core.JacksonException;
-import tools.jackson.core.StreamReadFeature;
-import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Settings of the replayed pools, from a YAML file ({@code sluice replay --pool-config}), so a replay can try the
@@ -38,9 +31,6 @@ public final class PoolSettings {
     /** Top-level keys a settings file may hold. */
     public static final List<String> KEYS = List.of("inference");
 
-    private static final YAMLMapper YAML = YAMLMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final String source;
@@ -59,15 +49,7 @@ public final class PoolSettings {
      * @throws ConfigException naming the file, and each wrong key by its path and value
      */
     public static PoolSettings load(Path file) throws ConfigException {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(file.toString(), List.of(new ConfigError("", "file not found")));
-        } catch (IOException e) {
-            throw new ConfigException(file.toString(), List.of(new ConfigError("", "cannot read file: " + e)));
-        }
-        return parse(text, file.toString());
+        return parse(ConfigText.read(file), file.toString());
     }
 
     /**
@@ -77,15 +59,7 @@ public final class PoolSettings {
      * @throws ConfigException naming the source, and each wrong key by its path and value
      */
     public static PoolSettings parse(String yaml, String source) throws ConfigException {
-        JsonNode tree;
-        try {
-            tree = YAML.readTree(yaml);
-        } catch (JacksonException e) {
-            TokenStreamLocation at = e.getLocation();
-            String where = at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
-            throw new ConfigException(source, List.of(new ConfigError("", where + "YAML syntax error: "
-                    + e.getOriginalMessage())));
-        }
+        JsonNode tree = ConfigText.yaml(yaml, source);
         if (tree == null || tree.isMissingNode() || tree.isNull()) {
             return new PoolSettings(source, null, null);
         }
