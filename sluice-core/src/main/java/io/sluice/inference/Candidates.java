@@ -60,6 +60,12 @@ final class Candidates {
     final int[] inFlight;
     /** True while {@link #overloaded} excludes servers in the current decision. */
     boolean capped;
+    /**
+     * In the current decision, the request's TTFT objective in tokens of prefill when some open server is predicted
+     * to meet it (then it bounds eligibility instead of the load guard's band), else 0 (see
+     * {@code InferenceScheduler}).
+     */
+    double sloBound;
     final double[] score;
     int[] bySlot = new int[64];
 

@@ -35,6 +35,8 @@ public final class InferenceExchange {
     private boolean prefillOwed;
     /** When a prefill debt that settles by itself is due (a response that is not streamed), or {@link #NONE}. */
     private long selfSettleAtNanos = NONE;
+    /** When a policy first tried to place the request ({@link #NONE} before): the start of its wait. */
+    private long firstPickNanos = NONE;
     private boolean ended;
 
     private InferenceExchange(InferenceRequest request) {
@@ -49,6 +51,17 @@ public final class InferenceExchange {
     /** The request. */
     public InferenceRequest request() {
         return request;
+    }
+
+    /**
+     * How long since a policy first tried to place this request ({@code nowNanos} marks the first try): time the
+     * request has spent waiting, in the central queue or between retries, which its TTFT objective includes.
+     */
+    long waitedNanos(long nowNanos) {
+        if (firstPickNanos == NONE) {
+            firstPickNanos = nowNanos;
+        }
+        return nowNanos - firstPickNanos;
     }
 
     /** Where the request was sent, once picked. */

@@ -137,6 +137,7 @@ final class InferenceScheduler extends InferencePolicy {
     Member pick(Candidates c, InferenceRequest r, InferenceExchange x, PickContext ctx, RandomGenerator random) {
         FleetState f = fleet;
         long now = f.clock().nanoTime();
+        long waited = x != null ? x.waitedNanos(now) : 0;
         long stale = f.staleAfterNanos();
         int blocks = Math.min(r.blockHashes().length, f.maxBlocks());
         boolean cachedNowhere = c.matchPrefix(f, r.blockHashes(), blocks) == 0;
@@ -240,8 +241,12 @@ final class InferenceScheduler extends InferencePolicy {
             best = bestCapped;
         }
 
-        // The load guard: only servers nearly as fast as the fastest may win on affinity.
+        // The load guard: only servers nearly as fast as the fastest may win on affinity. A request with a TTFT
+        // objective may instead go to any server predicted to meet it (its own headroom, spent on affinity), as
+        // long as one is; see sloBound.
         double limit = best * (1 + tolerance) + FleetState.BLOCK_TOKENS;
+        c.sloBound = r.sloTtftMillis() > 0
+                ? sloBound(c, Math.max(0, r.sloTtftMillis() * 1e-3 - waited * 1e-9) * rate) : 0;
         int minWaiting = Integer.MAX_VALUE;
         int maxWaiting = Integer.MIN_VALUE;
         for (int i = 0; i < c.size; i++) {
@@ -299,7 +304,31 @@ final class InferenceScheduler extends InferencePolicy {
     }
 
     private static boolean eligible(Candidates c, int i, double limit) {
-        return c.feasible[i] && open(c, i) && c.cost[i] <= limit;
+        if (!c.feasible[i] || !open(c, i)) {
+            return false;
+        }
+        return c.sloBound > 0 ? c.ttft[i] <= c.sloBound : c.cost[i] <= limit;
+    }
+
+    /**
+     * The TTFT objective as a bound on the predicted time to first token ({@code sloTokens}, in tokens of prefill;
+     * 0 for none), or 0 if no open server is predicted to meet it. With a bound, every open server predicted to meet
+     * the objective is eligible, whatever its cost against the fastest: the scores (prefix, session, estimated TTFT)
+     * then pick among them, so the request keeps its cache and session affinity, and leaves the fastest servers to
+     * requests that need them, as long as it stays within its objective (llm-d's SLO scorer, positive headroom with
+     * the "least" strategy, does the same packing). If no server can meet it, the load guard's band applies as for
+     * any request: the objective is missed anyway, so the fleet's cost decides.
+     */
+    private static double sloBound(Candidates c, double sloTokens) {
+        if (sloTokens <= 0) {
+            return 0;
+        }
+        for (int i = 0; i < c.size; i++) {
+            if (c.feasible[i] && open(c, i) && c.ttft[i] <= sloTokens) {
+                return sloTokens;
+            }
+        }
+        return 0;
     }
 
     /**

@@ -73,6 +73,76 @@ class InferenceSchedulerTest {
         assertThat(f.state.indexedBlocks(other.address())).isGreaterThanOrEqualTo(100);
     }
 
+    /**
+     * Two idle servers; the returned one holds a 100-block prefix and owes 2,400 tokens of prefill (three 50-block
+     * requests without first tokens), enough for the load guard to send the next request of that prefix to the
+     * other server (see the test above).
+     */
+    private static int busyHolder(Fleet f) {
+        f.publishAll(0, 0, 0);
+        enableFeedback(f);
+        InferenceExchange warm = InferenceExchange.of(Fleet.request(1, 100, 1, 100));
+        int holder = f.pick(warm);
+        settle(f, warm);
+        Member other = f.members.get(1 - holder);
+        for (int i = 0; i < 3; i++) {
+            f.pool.select(new PickContext().exclude(other).attach(
+                    InferenceExchange.of(Fleet.request(50 + i, 0, 50 + i, 50))));
+        }
+        return holder;
+    }
+
+    /** A request of the held prefix (100 blocks cached, 10 new) with a TTFT objective. */
+    private static InferenceExchange withObjective(long own, long sloMillis) {
+        InferenceRequest r = Fleet.request(1, 100, own, 110);
+        return InferenceExchange.of(new InferenceRequest(r.model(), r.adapter(), r.blockHashes(), r.promptTokens(),
+                r.maxTokens(), r.session(), r.priority(), r.tenant(), sloMillis, r.stream()));
+    }
+
+    @Test
+    void aRequestWithATtftObjectiveStaysOnItsPrefixWhileTheHolderMeetsIt() {
+        // At the assumed 10,000 tokens/s the holder's first token is 2,400 + 224 tokens away (262 ms; it matches
+        // 96 blocks, the index keeping every 8th), the other server's 1,760 (176 ms): the holder is outside the load
+        // guard's band, but within a 400 ms objective.
+        Fleet f = new Fleet("inference", 2);
+        int holder = busyHolder(f);
+        assertThat(f.pick(withObjective(1000, 0))).isEqualTo(1 - holder);
+
+        Fleet g = new Fleet("inference", 2);
+        int held = busyHolder(g);
+        InferenceExchange x = withObjective(1000, 400);
+        assertThat(g.pick(x)).isEqualTo(held);
+        assertThat(x.cachedTokens()).isEqualTo(96 * 16);   // the index keeps every 8th block
+    }
+
+    @Test
+    void anObjectiveOnlyAnotherServerMeetsSendsTheRequestThere() {
+        Fleet f = new Fleet("inference", 2);
+        int holder = busyHolder(f);
+        // 200 ms: the holder (262 ms) misses it, the other server (176 ms) meets it.
+        assertThat(f.pick(withObjective(1000, 200))).isEqualTo(1 - holder);
+        // 100 ms: nobody meets it; the load guard decides as without an objective.
+        Fleet g = new Fleet("inference", 2);
+        int held = busyHolder(g);
+        assertThat(g.pick(withObjective(1000, 100))).isEqualTo(1 - held);
+    }
+
+    @Test
+    void timeAlreadyWaitedCountsAgainstTheObjective() {
+        // 400 ms with nothing waited: the holder (262 ms) meets it (as above). After 200 ms in a queue, 200 ms are
+        // left: only the other server (176 ms) meets it.
+        Fleet f = new Fleet("inference", 2);
+        int holder = busyHolder(f);
+        assertThat(f.pick(withObjective(1000, 400))).isEqualTo(holder);
+
+        Fleet g = new Fleet("inference", 2);
+        int held = busyHolder(g);
+        InferenceExchange x = withObjective(1000, 400);
+        x.waitedNanos(g.clock.nanoTime());   // first tried (and queued) now
+        g.clock.advance(Duration.ofMillis(200));
+        assertThat(g.pick(x)).isEqualTo(1 - held);
+    }
+
     @Test
     void aBurstBetweenScrapesSpreadsInsteadOfHerding() {
         Fleet f = new Fleet("inference", 4);

@@ -379,6 +379,9 @@ public final class InferenceCall {
             exchange.firstToken(now);
         }
         metrics.inferenceTtft(pool.name(), modelLabel, now - startNanos);
+        if (sloTtftMillis > 0) {
+            metrics.inferenceTtftSlo(pool.name(), modelLabel, (now - startNanos) / 1_000_000L < sloTtftMillis);
+        }
         if (exchange != null && state == State.SENT) {
             // Its prefill is done: the endpoint's prefill backlog shrank, one queued request may take its place.
             pool.dispatchQueued(FleetState.RELEASED_BY_REQUEST);

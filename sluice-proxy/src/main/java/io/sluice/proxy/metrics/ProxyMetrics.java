@@ -49,6 +49,7 @@ public final class ProxyMetrics {
     public static final String INFERENCE_QUEUE_WAIT = "sluice_inference_queue_wait_seconds";
     public static final String INFERENCE_SHED = "sluice_inference_shed_total";
     public static final String INFERENCE_TTFT = "sluice_inference_time_to_first_token_seconds";
+    public static final String INFERENCE_TTFT_SLO = "sluice_inference_ttft_slo_total";
     public static final String INFERENCE_TOKENS = "sluice_inference_tokens_total";
     public static final String INFERENCE_PREFIX_HIT_RATIO = "sluice_inference_prefix_hit_ratio";
     public static final String INFERENCE_SCRAPE_ERRORS = "sluice_inference_scrape_errors_total";
@@ -80,6 +81,7 @@ public final class ProxyMetrics {
     private final Counter tcpConnections;
     private final Histogram inferenceQueueWait;
     private final Histogram inferenceTtft;
+    private final Counter inferenceTtftSlo;
     private final Counter inferenceTokens;
     private final Counter scrapeErrors;
     private final ConcurrentHashMap<RequestKey, CounterDataPoint> requestPoints = new ConcurrentHashMap<>();
@@ -136,6 +138,10 @@ public final class ProxyMetrics {
                         + "non-streamed response), by pool and model")
                 .labelNames("pool", "model").classicOnly().classicUpperBounds(TTFT_BUCKETS).withoutExemplars()
                 .register(registry);
+        inferenceTtftSlo = Counter.builder().name(INFERENCE_TTFT_SLO)
+                .help("Requests that carried a TTFT objective (the slo_ttft header), by pool, model and result (met, "
+                        + "missed), counted at their first token")
+                .labelNames("pool", "model", "result").withoutExemplars().register(registry);
         inferenceTokens = Counter.builder().name(INFERENCE_TOKENS)
                 .help("Tokens of completed inference requests, by pool, model and kind (prompt, completion); from "
                         + "the response's usage, else the prompt estimate")
@@ -250,6 +256,11 @@ public final class ProxyMetrics {
     /** Records a time to first token. */
     public void inferenceTtft(String pool, String model, long nanos) {
         inferenceTtft.labelValues(pool, model).observe(nanos / 1e9);
+    }
+
+    /** Counts a request that carried a TTFT objective, at its first token: met or missed. */
+    public void inferenceTtftSlo(String pool, String model, boolean met) {
+        inferenceTtftSlo.labelValues(pool, model, met ? "met" : "missed").inc();
     }
 
     /** Counts the tokens of a completed inference request. */

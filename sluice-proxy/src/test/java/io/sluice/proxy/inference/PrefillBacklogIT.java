@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code saturation.prefill_backlog} through the real proxy: a server that owes more prefill than the limit takes
  * nothing more, even though its engine reports no queue, so a burst waits in Sluice's central queue and leaves
- * shortest first instead of in the engine's first-come-first-served queue.
+ * shortest first instead of in the engine's first-come-first-served queue. Also the TTFT objective header's
+ * met/missed count, on the same single server.
  */
 class PrefillBacklogIT {
 
@@ -124,6 +125,25 @@ class PrefillBacklogIT {
         assertThat(sluice.metric("sluice_inference_queue_wait_seconds_count", "pool=\"llm\""))
                 .isGreaterThanOrEqualTo(3);
         assertThat(queued()).isZero();
+    }
+
+    @Test
+    void requestsWithATtftObjectiveAreCountedMetOrMissed() {
+        sluice("[ { address: 127.0.0.1:" + sim.ports().get(0) + " } ]");
+        // A short prompt with a whole minute to spare; a long one (about a second of prefill) allowed 1 ms.
+        assertThat(SimCluster.send(post(url(), chat("llama-3-8b", "s", "short", 1, true), "x-slo-ttft-ms",
+                "60000")).statusCode()).isEqualTo(200);
+        assertThat(SimCluster.send(post(url(), chat("llama-3-8b", "s", SimCluster.text(7, LONG_TOKENS * 4), 1,
+                true), "x-slo-ttft-ms", "1")).statusCode()).isEqualTo(200);
+        // Without the header: not counted.
+        assertThat(SimCluster.send(post(url(), chat("llama-3-8b", "s", "plain", 1, true))).statusCode())
+                .isEqualTo(200);
+        assertThat(sluice.metric("sluice_inference_ttft_slo_total", "pool=\"llm\"", "result=\"met\""))
+                .isEqualTo(1);
+        assertThat(sluice.metric("sluice_inference_ttft_slo_total", "pool=\"llm\"", "result=\"missed\""))
+                .isEqualTo(1);
+        assertThat(sluice.metric("sluice_inference_time_to_first_token_seconds_count", "pool=\"llm\""))
+                .isEqualTo(3);
     }
 
     @Test
