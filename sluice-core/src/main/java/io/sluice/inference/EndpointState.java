@@ -26,6 +26,15 @@ final class EndpointState {
     final int slot;
 
     volatile ServerMetrics metrics;
+    // The numbers of the reading a decision needs, copied at publication: the decision reads them for every
+    // endpoint, and one object per endpoint is fewer cache misses than two (the reading is a new object per scrape).
+    /** When the reading was taken; {@link Long#MIN_VALUE} before the first. */
+    long scrapedAtNanos = Long.MIN_VALUE;
+    int scrapedWaiting;
+    int scrapedRunning;
+    double scrapedKvUsage;
+    /** The engine's KV cache in tokens, 0 if it does not say. */
+    long kvCapacityTokens;
 
     // Dispatches not yet covered by a reading: a ring of (time, uncached tokens), oldest first.
     private long[] sentAt = new long[32];
@@ -177,6 +186,11 @@ final class EndpointState {
 
     /** A new reading: dispatches made before it was taken are now counted by the engine itself. */
     void published(ServerMetrics reading) {
+        scrapedAtNanos = reading.scrapedAtNanos();
+        scrapedWaiting = reading.waiting();
+        scrapedRunning = reading.running();
+        scrapedKvUsage = reading.kvCacheUsage();
+        kvCapacityTokens = FleetState.kvTokens(reading);
         metrics = reading;
         expireSentBefore(reading.scrapedAtNanos());
     }

@@ -160,14 +160,14 @@ final class InferenceScheduler extends InferencePolicy {
             EndpointState s = c.states[i];
             s.expireSentBefore(now - stale);
             s.settleDue(now);
-            ServerMetrics any = s.metrics;
-            ServerMetrics m = any != null && now - any.scrapedAtNanos() <= stale ? any : null;
-            long capacity = FleetState.kvTokens(any);
+            boolean fresh = s.scrapedAtNanos != Long.MIN_VALUE && now - s.scrapedAtNanos <= stale;
+            long capacity = s.kvCapacityTokens;
+            int scraped = fresh ? s.scrapedWaiting : 0;
             int waiting = 0;
             double kv = 0;
-            if (m != null) {
-                waiting = m.waiting() + (m.waiting() > 0 ? s.pendingRequests() : 0);
-                kv = m.kvCacheUsage() + (capacity > 0 ? (double) s.pendingTokens() / capacity : 0);
+            if (fresh) {
+                waiting = scraped + (scraped > 0 ? s.pendingRequests() : 0);
+                kv = s.scrapedKvUsage + (capacity > 0 ? (double) s.pendingTokens() / capacity : 0);
             }
             if (capacity > 0 && s.activeTokens > 0) {
                 kv = Math.max(kv, (double) s.activeTokens / capacity);
@@ -183,15 +183,15 @@ final class InferenceScheduler extends InferencePolicy {
             double owed = s.owedPrefillRequests;
             if (!ledger) {
                 // Self-settled debts, corrected upwards by what the engine reports queued.
-                backlog = Math.max(backlog, s.pendingTokens() + (m != null ? m.waiting() * f.avgUncachedTokens() : 0));
-                owed = Math.max(owed, s.pendingRequests() + (m != null ? m.waiting() : 0));
+                backlog = Math.max(backlog, s.pendingTokens() + scraped * f.avgUncachedTokens());
+                owed = Math.max(owed, s.pendingRequests() + scraped);
             }
             // A full KV cache alone is the engine working efficiently; with a queue it is out of room. More prefill
             // than the backlog limit is better held here, where the queue is ordered, than in the engine's FIFO.
             c.saturated[i] = waiting >= satQueue || (waiting > 0 && kv >= satKv) || backlog > backlogLimit;
             double time = (backlog + uncached) * (1 + kvPenalty * kv);
             if (waiting > 0) {
-                time += waiting * gapBase / Math.max(1, m.running());
+                time += waiting * gapBase / Math.max(1, s.scrapedRunning);
             }
             if (adapter != null && !c.adapterResident(i, adapter)) {
                 time += LORA_LOAD_SECONDS * rate;
