@@ -101,22 +101,25 @@ final class BlockTable {
     }
 
     /**
-     * Before a preempted request frees its blocks, gives every full block it computed a hash unique to the request
-     * (chained after its prompt's hashes), so the blocks stay in the prefix cache and its recompute finds them,
-     * as in vLLM, where every full block is hashed from its token ids. Done here rather than at allocation because
-     * no other request can ever match them: only the recompute needs them, and only after a preemption.
+     * Before a request frees its blocks, gives every full block it computed past its prompt a hash, so the blocks
+     * stay in the prefix cache, as in vLLM, where every full block is hashed from its token ids: the hash the
+     * submitter gave for that position of the sequence ({@link EngineRequest#withSequenceHashes}: a next turn
+     * repeating the answer finds it), else one unique to the request, chained after its prompt's hashes (only the
+     * request's own recompute after a preemption can match those). Done when the blocks are freed rather than at
+     * allocation: nothing can match a block before its request leaves the batch.
      */
-    void cacheForRecompute(EngineRequest r) {
+    void cacheComputed(EngineRequest r) {
         int full = r.computed / Profile.BLOCK_TOKENS;
         long[] old = r.blockHashes;
         if (full <= old.length || r.privateBlocks == 0 || r.heldHashed < old.length) {
             return;
         }
         long[] hashes = Arrays.copyOf(old, full);
+        long[] known = r.sequenceHashes;
         long previous = old.length == 0 ? 0 : old[old.length - 1];
         long salt = 0x5EED_0000_0000_0000L ^ r.id;
         for (int i = old.length; i < full; i++) {
-            previous = PromptHasher.nextSynthetic(previous, salt + i);
+            previous = i < known.length ? known[i] : PromptHasher.nextSynthetic(previous, salt + i);
             hashes[i] = previous;
         }
         int[] slots = r.slots == null ? new int[full] : Arrays.copyOf(r.slots, full);

@@ -451,6 +451,9 @@ public final class Engine {
             if (r.state != EngineRequest.RUNNING) {
                 removals = true;
             } else if (r.generated >= r.maxTokens) {
+                if (r.sequenceHashes.length > r.blockHashes.length) {
+                    blocks.cacheComputed(r);   // the answer stays cached for a next turn that repeats it
+                }
                 leaveRunning(r);
                 r.state = EngineRequest.DONE;
                 r.finishNanos = now;
@@ -491,7 +494,7 @@ public final class Engine {
     }
 
     private void preempt(EngineRequest r) {
-        blocks.cacheForRecompute(r);
+        blocks.cacheComputed(r);
         leaveRunning(r);
         r.computed = 0;
         r.state = EngineRequest.WAITING;

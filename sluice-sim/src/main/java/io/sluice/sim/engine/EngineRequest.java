@@ -23,6 +23,12 @@ public final class EngineRequest {
     final int maxTokens;
     /** Hashes of the full blocks that may be cached: the prompt's, extended when the request is preempted. */
     long[] blockHashes;
+    /**
+     * Chained hashes of the whole sequence's full blocks (prompt, then answer), when the submitter knows them:
+     * the answer's blocks stay in the prefix cache under these when the request finishes, as vLLM caches every full
+     * block it computed, so a next turn whose prompt repeats this answer finds it. Empty if unknown.
+     */
+    long[] sequenceHashes = NO_HASHES;
     final String adapter;
     final EngineListener listener;
     private Object attachment;
@@ -137,6 +143,19 @@ public final class EngineRequest {
     /** True once finished or failed. */
     public boolean done() {
         return state == DONE;
+    }
+
+    /**
+     * Gives the chained hashes of the whole sequence (prompt then answer; the prompt's part equal to the block
+     * hashes given at creation), so that the answer's blocks stay cached under them when the request finishes.
+     * Hashes past the sequence's full blocks are ignored.
+     *
+     * @return this request
+     */
+    public EngineRequest withSequenceHashes(long[] hashes) {
+        int cap = (promptTokens + maxTokens) / Profile.BLOCK_TOKENS;
+        sequenceHashes = hashes.length > cap ? java.util.Arrays.copyOf(hashes, cap) : hashes;
+        return this;
     }
 
     /** Whatever the submitter attached (the replay's or the server's per-request context). */

@@ -429,6 +429,9 @@ final class PolicyRun implements EngineListener {
         int best = log == null ? 0 : bestCached(p.features.blockHashes(), r.promptTokens());
         EngineRequest er = EngineRequest.of(p.id, r.promptTokens(), r.outputTokens(), p.features.blockHashes(),
                 r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange, now, best));
+        if ((long) r.blockIds().length * (r.blockTokens() / Profile.BLOCK_TOKENS) > p.features.blockHashes().length) {
+            er.withSequenceHashes(r.sequenceHashes());   // ids for the answer: it stays cached for the next turn
+        }
         Engine engine = engines[i];
         engine.submit(er);
         if (engine.inFlight()) {

@@ -12,7 +12,10 @@ import java.util.SplittableRandom;
  * Marsaglia and Tsang, "A Simple Method for Generating Gamma Variables" (ACM TOMS 2000). A conversation picks its
  * lengths from the sampler, may start with one of the shared prefixes, and, for multi-turn workloads, comes back
  * after an exponential think time with its whole history (previous prompt, previous answer, a new message) as the
- * next prompt: block ids are kept across turns, so the history is a real shared prefix.
+ * next prompt: block ids are kept across turns, so the history is a real shared prefix. In a multi-turn workload
+ * the ids also cover each answer ({@link TraceRequest#sequenceHashes()}): the engine that computed it keeps its
+ * blocks cached under them, as vLLM and SGLang do, and the next turn, whose prompt repeats the answer, finds them
+ * there.
  */
 public final class Generator implements RequestStream {
 
@@ -110,12 +113,12 @@ public final class Generator implements RequestStream {
             int group = random.nextInt(w.prefixGroups());
             prompt = Math.max(prompt, w.prefixTokens() + 16);
             int shared = w.prefixTokens() / 16;
-            ids = new long[prompt / 16];
+            ids = new long[(prompt + (w.turns() > 1 ? output : 0)) / 16];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = i < shared ? ((long) group << 24) + i : nextId++;
             }
         } else if (w.turns() > 1) {
-            ids = freshIds(prompt / 16);
+            ids = freshIds((prompt + output) / 16);
         } else {
             // Nothing can share this prompt: no ids, so the engines keep its blocks private (never matched).
             ids = NO_IDS;
@@ -146,10 +149,12 @@ public final class Generator implements RequestStream {
         if (prompt > MAX_PROMPT) {
             return;
         }
-        int keep = prev.promptTokens() / 16;
-        long[] ids = new long[(int) (prompt / 16)];
-        System.arraycopy(prev.blockIds(), 0, ids, 0, Math.min(keep, prev.blockIds().length));
-        for (int i = keep; i < ids.length; i++) {
+        // The previous prompt and answer, then the new message; then ids for this turn's answer.
+        int keep = (prev.promptTokens() + prev.outputTokens()) / 16;
+        long[] ids = new long[(int) ((prompt + output) / 16)];
+        int kept = Math.min(keep, prev.blockIds().length);
+        System.arraycopy(prev.blockIds(), 0, ids, 0, kept);
+        for (int i = kept; i < ids.length; i++) {
             ids[i] = nextId++;
         }
         long think = Math.round(-Math.log(1 - random.nextDouble()) * w.thinkTime().toNanos());

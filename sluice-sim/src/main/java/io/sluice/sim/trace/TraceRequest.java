@@ -15,7 +15,8 @@ import java.util.Optional;
  * @param arrivalNanos  arrival time from the start of the workload
  * @param promptTokens  prompt length
  * @param outputTokens  output length
- * @param blockIds      ids of the prompt's blocks (may be empty: nothing shared)
+ * @param blockIds      ids of the prompt's blocks (may be empty: nothing shared), optionally followed by ids of the
+ *                      answer's (see {@link #sequenceHashes()})
  * @param blockTokens   tokens per id, a multiple of 16
  * @param model         the model asked for, if the workload says
  * @param adapter       the LoRA adapter, if any
@@ -61,7 +62,20 @@ public record TraceRequest(long arrivalNanos, int promptTokens, int outputTokens
      * exactly the 16-token blocks their ids say they share, at one seeded XXH3 per id rather than per block.
      */
     public long[] blockHashes() {
-        int full = promptTokens / PromptHasher.TOKENS_PER_BLOCK;
+        return chainedHashes(promptTokens / PromptHasher.TOKENS_PER_BLOCK);
+    }
+
+    /**
+     * The chained hashes of the whole sequence's full 16-token blocks, prompt then answer, as far as the ids go:
+     * a generated multi-turn workload gives ids to the answer's blocks too (the next turn's prompt repeats the
+     * answer, and an engine keeps what it computed cached), a trace gives ids for the prompt only. The prompt's part
+     * equals {@link #blockHashes()}.
+     */
+    public long[] sequenceHashes() {
+        return chainedHashes((promptTokens + outputTokens) / PromptHasher.TOKENS_PER_BLOCK);
+    }
+
+    private long[] chainedHashes(int full) {
         int per = blockTokens / PromptHasher.TOKENS_PER_BLOCK;
         int n = Math.min(full, blockIds.length * per);
         long[] out = new long[n];

@@ -116,6 +116,33 @@ class EngineTest {
     }
 
     @Test
+    void anAnswerStaysCachedForTheNextTurnWhenItsHashesAreKnown() {
+        for (boolean fused : new boolean[] {false, true}) {
+            // Turn 1: a 100-token prompt (6 full blocks and a partial one) and a 61-token answer, whose last token is
+            // sampled but never computed: 160 tokens in the KV cache, 10 full blocks. Turn 2's prompt repeats them
+            // and adds 80.
+            long[] sequence = hashes("turn one", 10);
+            long[] next = concat(sequence, hashes("turn two", 5));
+            for (boolean known : new boolean[] {false, true}) {
+                EngineDriver d = new EngineDriver(A100, Faults.NONE, 1, fused);
+                EngineRequest first = EngineRequest.of(1, 100, 61, java.util.Arrays.copyOf(sequence, 6),
+                        Optional.empty(), d.recorder);
+                if (known) {
+                    first.withSequenceHashes(sequence);
+                }
+                d.engine.submit(first);
+                d.runToIdle(1_000);
+                EngineRequest second = d.submit(2, 240, 5, next);
+                d.runToIdle(1_000);
+                // Known: the answer's blocks (the prompt's partial block completed by it, and three more) are hits.
+                assertThat(second.cachedTokens()).as("fused %s, known %s", fused, known)
+                        .isEqualTo(known ? 10 * 16 : 6 * 16);
+                assertThat(d.engine.usedBlocks()).isZero();
+            }
+        }
+    }
+
+    @Test
     void prefixHitsOnlyOnAMatchingChainedPrefix() {
         EngineDriver d = new EngineDriver(A100);
         long[] system = hashes("system prompt", 10);
