@@ -28,6 +28,7 @@ import io.sluice.time.ManualClock;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -82,13 +83,17 @@ final class PolicyRun implements EngineListener {
         final InferenceRequest features;
         final InferenceExchange exchange;
         final long arrival;
+        /** The hashes of prompt and answer when the workload gives ids for the answer, else null. */
+        final long[] sequence;
 
-        Pending(long id, TraceRequest request, InferenceRequest features, InferenceExchange exchange, long arrival) {
+        Pending(long id, TraceRequest request, InferenceRequest features, InferenceExchange exchange, long arrival,
+                long[] sequence) {
             this.id = id;
             this.request = request;
             this.features = features;
             this.exchange = exchange;
             this.arrival = arrival;
+            this.sequence = sequence;
         }
     }
 
@@ -317,11 +322,16 @@ final class PolicyRun implements EngineListener {
             progress.addAndGet(1024);
             virtualNanos.set(now);
         }
-        InferenceRequest features = new InferenceRequest(r.model().orElse(defaultModel), r.adapter(),
-                r.blockHashes(), r.promptTokens(), r.outputTokens(), r.session(), r.priority(), r.tenant(),
-                r.sloTtftMillis(), true);
+        // The answer's hashes, when the workload gives them, continue the prompt's chain: hashed once, the prompt's
+        // part goes to the router, the whole to the engine (which keeps the answer cached for a next turn).
+        long[] sequence = r.answerIds() ? r.sequenceHashes() : null;
+        int promptBlocks = r.promptTokens() / Profile.BLOCK_TOKENS;
+        long[] prompt = sequence == null ? r.blockHashes()
+                : sequence.length > promptBlocks ? Arrays.copyOf(sequence, promptBlocks) : sequence;
+        InferenceRequest features = new InferenceRequest(r.model().orElse(defaultModel), r.adapter(), prompt,
+                r.promptTokens(), r.outputTokens(), r.session(), r.priority(), r.tenant(), r.sloTtftMillis(), true);
         if (flow == null) {
-            Pending p = new Pending(requests, r, features, null, now);
+            Pending p = new Pending(requests, r, features, null, now, sequence);
             try {
                 send(p, select(p));
             } catch (NoEndpointException e) {
@@ -330,7 +340,7 @@ final class PolicyRun implements EngineListener {
             return;
         }
         // As the proxy: the exchange carries first-token and end feedback; saturated requests wait centrally.
-        Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now);
+        Pending p = new Pending(requests, r, features, InferenceExchange.of(features), now, sequence);
         FlowController.Outcome o = flow.submit(p, r.priority(), r.tenant(),
                 () -> fleet.predictedPrefillSeconds(features), dispatcher);
         switch (o) {
@@ -409,7 +419,7 @@ final class PolicyRun implements EngineListener {
     /** The longest prefix of a prompt, in tokens, that any engine of the fleet holds now (an oracle's view). */
     private int bestCached(long[] hashes, int promptTokens) {
         long[] full = hashes.length > promptTokens / Profile.BLOCK_TOKENS
-                ? java.util.Arrays.copyOf(hashes, promptTokens / Profile.BLOCK_TOKENS) : hashes;
+                ? Arrays.copyOf(hashes, promptTokens / Profile.BLOCK_TOKENS) : hashes;
         int best = 0;
         for (Engine e : engines) {
             best = Math.max(best, e.cachedPrefixTokens(full));
@@ -429,8 +439,8 @@ final class PolicyRun implements EngineListener {
         int best = log == null ? 0 : bestCached(p.features.blockHashes(), r.promptTokens());
         EngineRequest er = EngineRequest.of(p.id, r.promptTokens(), r.outputTokens(), p.features.blockHashes(),
                 r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange, now, best));
-        if ((long) r.blockIds().length * (r.blockTokens() / Profile.BLOCK_TOKENS) > p.features.blockHashes().length) {
-            er.withSequenceHashes(r.sequenceHashes());   // ids for the answer: it stays cached for the next turn
+        if (p.sequence != null) {
+            er.withSequenceHashes(p.sequence);   // the answer stays cached for a next turn that repeats it
         }
         Engine engine = engines[i];
         engine.submit(er);

@@ -128,7 +128,7 @@ public final class Generator implements RequestStream {
                 ? Optional.of("adapter-" + random.nextInt(w.adapters())) : Optional.empty();
         Optional<String> sessionName = w.turns() > 1 ? Optional.of("s" + session) : Optional.empty();
         TraceRequest r = new TraceRequest(at, prompt, output, ids, 16, Optional.empty(), adapter, "", 0,
-                sessionName, 0);
+                sessionName, 0, w.turns() > 1);
         return new Turn(r, w.turns() - 1, session);
     }
 
@@ -159,7 +159,7 @@ public final class Generator implements RequestStream {
         }
         long think = Math.round(-Math.log(1 - random.nextDouble()) * w.thinkTime().toNanos());
         TraceRequest next = new TraceRequest(prev.arrivalNanos() + Math.max(1, think), (int) prompt, output, ids,
-                16, prev.model(), prev.adapter(), prev.tenant(), prev.priority(), prev.session(), 0);
+                16, prev.model(), prev.adapter(), prev.tenant(), prev.priority(), prev.session(), 0, true);
         followUps.add(new Turn(next, t.turnsLeft - 1, t.sessionIndex));
     }
 

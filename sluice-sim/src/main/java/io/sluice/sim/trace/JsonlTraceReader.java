@@ -99,7 +99,7 @@ final class JsonlTraceReader extends LineTraceReader {
         }
         return new TraceRequest(nanos - firstMillisNanos, input, output, ids, blockTokens,
                 Optional.ofNullable(model), Optional.ofNullable(adapter), tenant, priority,
-                Optional.ofNullable(session), slo);
+                Optional.ofNullable(session), slo, false);
     }
 
     private static double number(JsonParser p, JsonToken t, String key) {

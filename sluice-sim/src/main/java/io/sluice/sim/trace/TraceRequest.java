@@ -15,8 +15,8 @@ import java.util.Optional;
  * @param arrivalNanos  arrival time from the start of the workload
  * @param promptTokens  prompt length
  * @param outputTokens  output length
- * @param blockIds      ids of the prompt's blocks (may be empty: nothing shared), optionally followed by ids of the
- *                      answer's (see {@link #sequenceHashes()})
+ * @param blockIds      ids of the prompt's blocks (may be empty: nothing shared), then, if {@code answerIds}, of the
+ *                      answer's
  * @param blockTokens   tokens per id, a multiple of 16
  * @param model         the model asked for, if the workload says
  * @param adapter       the LoRA adapter, if any
@@ -24,10 +24,13 @@ import java.util.Optional;
  * @param priority      the priority (0 if none)
  * @param session       the conversation, if known
  * @param sloTtftMillis the request's own time-to-first-token objective (0: the run's)
+ * @param answerIds     the ids go on past the prompt over its answer, at the same block size, as a later prompt that
+ *                      repeats the answer will have them ({@link #sequenceHashes()}; the generator's multi-turn
+ *                      sessions); traces give ids for prompts only
  */
 public record TraceRequest(long arrivalNanos, int promptTokens, int outputTokens, long[] blockIds, int blockTokens,
                            Optional<String> model, Optional<String> adapter, String tenant, int priority,
-                           Optional<String> session, long sloTtftMillis) {
+                           Optional<String> session, long sloTtftMillis, boolean answerIds) {
 
     /** Checks the fields. */
     public TraceRequest {
@@ -45,13 +48,13 @@ public record TraceRequest(long arrivalNanos, int promptTokens, int outputTokens
     /** A request with only lengths (no sharing, no metadata). */
     public static TraceRequest of(long arrivalNanos, int promptTokens, int outputTokens) {
         return new TraceRequest(arrivalNanos, promptTokens, outputTokens, new long[0], 16, Optional.empty(),
-                Optional.empty(), "", 0, Optional.empty(), 0);
+                Optional.empty(), "", 0, Optional.empty(), 0, false);
     }
 
     /** A copy arriving at another time. */
     public TraceRequest withArrival(long nanos) {
         return new TraceRequest(nanos, promptTokens, outputTokens, blockIds, blockTokens, model, adapter, tenant,
-                priority, session, sloTtftMillis);
+                priority, session, sloTtftMillis, answerIds);
     }
 
     /**
@@ -66,10 +69,9 @@ public record TraceRequest(long arrivalNanos, int promptTokens, int outputTokens
     }
 
     /**
-     * The chained hashes of the whole sequence's full 16-token blocks, prompt then answer, as far as the ids go:
-     * a generated multi-turn workload gives ids to the answer's blocks too (the next turn's prompt repeats the
-     * answer, and an engine keeps what it computed cached), a trace gives ids for the prompt only. The prompt's part
-     * equals {@link #blockHashes()}.
+     * The chained hashes of the whole sequence's full 16-token blocks, prompt then answer, as far as the ids go
+     * (past the prompt only with {@code answerIds}: the next turn's prompt repeats the answer, and an engine keeps
+     * what it computed cached). The prompt's part equals {@link #blockHashes()}.
      */
     public long[] sequenceHashes() {
         return chainedHashes((promptTokens + outputTokens) / PromptHasher.TOKENS_PER_BLOCK);
