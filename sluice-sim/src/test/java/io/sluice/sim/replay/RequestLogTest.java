@@ -146,6 +146,26 @@ class RequestLogTest {
         assertThat(inf[2]).isLessThan(rr[2]);
     }
 
+    @Test
+    void aNextTurnFindsThePreviousAnswerCached() throws Exception {
+        // Two-turn conversations of 200-token messages and 50-token answers on one idle A100: the first turn
+        // leaves 249 computed tokens (its last answer token is sampled, never computed), 15 full blocks; the
+        // second turn's 450-token prompt starts with them. Without the answer cached it would find the 12 full
+        // blocks of the first prompt only. (A second turn comes a think time after the first one *arrived*, 20 s on
+        // average, against well under a second of work: with this seed every one comes after the answer.)
+        Workload w = new Workload(0.2, 1, Duration.ofSeconds(60), LengthSampler.fixed(200, 50), 0, 0, 0, 2,
+                Duration.ofSeconds(20), 0, 5);
+        ReplayConfig c = ReplayConfig.of(Fleet.parse("1xa100-80g-llama3-8b"), List.of("round-robin"))
+                .withRequestLog(Optional.of(dir));
+        new Replay(c, () -> new Generator(w)).run("test");
+        List<Map<String, String>> rows = rows(RequestLog.file(dir, "round-robin"));
+        List<Map<String, String>> second = rows.stream().filter(r -> r.get("prompt_tokens").equals("450")).toList();
+        assertThat(second).hasSizeGreaterThan(3);
+        assertThat(second).allSatisfy(r -> assertThat(r.get("cached_tokens")).isEqualTo("240"));
+        assertThat(rows).filteredOn(r -> r.get("prompt_tokens").equals("200"))
+                .allSatisfy(r -> assertThat(r.get("cached_tokens")).isEqualTo("0"));
+    }
+
     /** Cached tokens, best cached tokens, rows where the best is larger. */
     private static long[] sums(List<Map<String, String>> rows) {
         long[] s = new long[3];
