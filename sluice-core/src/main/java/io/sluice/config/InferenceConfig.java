@@ -73,8 +73,9 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
      * @param tolerance              relative slack over the fastest estimate (0.1 = 10 %)
      * @param kvPenalty              how much a full KV cache slows prefill (cost multiplier {@code 1 + p·kv})
      * @param prefillTokensPerSecond the prefill rate assumed until measured TTFTs refine it
+     * @param recomputeWeight        how many times the fleet's congestion a prefill computed again is charged
      */
-    public record LoadGuard(double tolerance, double kvPenalty, int prefillTokensPerSecond) {
+    public record LoadGuard(double tolerance, double kvPenalty, int prefillTokensPerSecond, double recomputeWeight) {
     }
 
     /**
@@ -185,7 +186,7 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
         return new InferenceConfig(Engine.VLLM,
                 new Metrics("/metrics", Duration.ofMillis(100), Duration.ofMillis(500)),
                 List.of(), Map.of(), List.of(), DEFAULT_SCORERS, new Saturation(5, 0.8),
-                new LoadGuard(0.1, 1.0, 10_000), new PrefixIndex(0, 4096),
+                new LoadGuard(0.1, 1.0, 10_000, 6), new PrefixIndex(0, 4096),
                 new Headers("x-session-id", "x-gateway-inference-objective", "x-gateway-inference-fairness-id",
                         "x-slo-ttft-ms"),
                 DEFAULT_PRIORITIES, new FlowControl(1000, Duration.ofSeconds(30)), 8L << 20);
@@ -227,7 +228,8 @@ public record InferenceConfig(Engine engine, Metrics metrics, List<String> model
         LoadGuard guard = n.objectOrDefaults("load_guard", g -> new LoadGuard(
                 g.number("tolerance", d.loadGuard().tolerance(), 0, 10),
                 g.number("kv_penalty", d.loadGuard().kvPenalty(), 0, 100),
-                g.integer("prefill_tokens_per_second", d.loadGuard().prefillTokensPerSecond(), 1, 100_000_000)));
+                g.integer("prefill_tokens_per_second", d.loadGuard().prefillTokensPerSecond(), 1, 100_000_000),
+                g.number("recompute_weight", d.loadGuard().recomputeWeight(), 0, 100)));
         PrefixIndex index = n.objectOrDefaults("prefix_index", p -> new PrefixIndex(
                 p.integer("capacity_blocks", d.prefixIndex().capacityBlocks(), 0, 16_777_216),
                 p.integer("max_blocks", d.prefixIndex().maxBlocks(), 1, 1_048_576)));

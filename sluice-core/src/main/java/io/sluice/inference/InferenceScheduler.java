@@ -28,7 +28,7 @@ import java.util.random.RandomGenerator;
  * <p><b>2. Cost.</b> In tokens of prefill work (the estimated TTFT in seconds is {@code time / prefill rate}):
  * <pre>
  *   time(e) = (backlog(e) + uncached(e)) · (1 + kv_penalty · kv(e)) + admission(e) + lora(e)
- *   cost(e) = time(e) + 4 · congestion · uncached(e)
+ *   cost(e) = time(e) + recompute_weight · congestion · uncached(e)
  * </pre>
  * <ul>
  *   <li>{@code uncached(e)}: prompt tokens minus the prefix the index believes {@code e} holds; the cache gain
@@ -47,7 +47,11 @@ import java.util.random.RandomGenerator;
  *       request's own TTFT; near saturation it makes wasted work expensive, which keeps the cache hit rate (and
  *       so the capacity) up exactly when it matters. Leaving out the busiest server keeps a single hot server,
  *       which the guard exists to relieve, from passing for a busy fleet. It is charged
- *       {@link #RECOMPUTE_WEIGHT} times over.</li>
+ *       {@code load_guard.recompute_weight} (6) times over: once for the requests queued now; more because the
+ *       copy also takes KV cache from other prefixes and the capacity it burns lengthens the queues the next
+ *       requests meet. Chosen from replays (docs/benchmarks.md): 1–2 let a multi-turn workload lose its cache and
+ *       collapse just past the knee; 4 and 6 were alike on the acceptance workloads, and a bursty multi-turn
+ *       workload (gamma arrivals) halves its p90 with 6.</li>
  * </ul>
  *
  * <p><b>3. The load guard.</b> Only servers whose cost is within {@code load_guard.tolerance} (10 %) of the best
@@ -79,13 +83,6 @@ final class InferenceScheduler extends InferencePolicy {
     /** Assumed cost of loading a LoRA adapter that is not resident, in seconds of prefill. */
     static final double LORA_LOAD_SECONDS = 0.1;
     /**
-     * How many times the fleet's congestion a prefill computed again is charged. Once for the requests queued
-     * now; more because the copy also takes KV cache from other prefixes and the capacity it burns lengthens the
-     * queues the next requests meet. Chosen from replays (docs/benchmarks.md): 1–2 let a
-     * multi-turn workload lose its cache and collapse just past the knee; 4 and 6 behave alike.
-     */
-    static final double RECOMPUTE_WEIGHT = 4;
-    /**
      * The balance cap: a server with more requests in flight than {@code (1 + BALANCE_SLACK) × the mean +
      * BALANCE_MARGIN} takes no new request while another server can. The cost sees prefill only; decode load does
      * not slow a prefill much but slows every token of every request on the server, so a server that keeps winning
@@ -104,6 +101,7 @@ final class InferenceScheduler extends InferencePolicy {
     private final double backlogSeconds;
     private final double tolerance;
     private final double kvPenalty;
+    private final double recomputeWeight;
     private final double wTtft;
     private final double wPrefix;
     private final double wQueue;
@@ -119,6 +117,7 @@ final class InferenceScheduler extends InferencePolicy {
         backlogSeconds = c.saturation().prefillBacklog().toNanos() / 1e9;
         tolerance = c.loadGuard().tolerance();
         kvPenalty = c.loadGuard().kvPenalty();
+        recomputeWeight = c.loadGuard().recomputeWeight();
         Map<String, Integer> w = c.scorers();
         wTtft = w.getOrDefault("estimated_ttft", 0);
         wPrefix = w.getOrDefault("prefix", 0);
@@ -208,9 +207,9 @@ final class InferenceScheduler extends InferencePolicy {
 
         // Congestion: requests per server still waiting for their first token, averaged over every server but the
         // busiest. Extra prefill work delays about that many later requests, so it is charged that many times
-        // over. Leaving the busiest out keeps one hot server (what the guard must relieve) from passing for a busy
-        // fleet.
-        double congestion = RECOMPUTE_WEIGHT * (feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum);
+        // over, times the recompute weight. Leaving the busiest out keeps one hot server (what the guard must
+        // relieve) from passing for a busy fleet.
+        double congestion = recomputeWeight * (feasible > 1 ? (owedSum - owedMax) / (feasible - 1) : owedSum);
         // The balance cap: servers far above the mean in flight take no more while others can.
         double cap = feasible == 0 ? 0 : (double) loadSum / feasible * (1 + BALANCE_SLACK) + BALANCE_MARGIN;
         double best = Double.MAX_VALUE;

@@ -60,7 +60,7 @@ class InferenceConfigTest {
                   - { model: llama-3-8b, targets: { llama-3-8b-v1: 90, llama-3-8b-v2: 10 } }
                 scorers: { estimated_ttft: 5, prefix: 1 }
                 saturation: { queue: 8, kv_cache: 0.9, prefill_backlog: 1500ms }
-                load_guard: { tolerance: 0.2, kv_penalty: 0.5, prefill_tokens_per_second: 20000 }
+                load_guard: { tolerance: 0.2, kv_penalty: 0.5, prefill_tokens_per_second: 20000, recompute_weight: 2 }
                 prefix_index: { capacity_blocks: 1000, max_blocks: 512 }
                 headers: { session: X-Conv, slo_ttft: x-ttft }
                 priorities: { gold: 5, bronze: -2 }
@@ -76,7 +76,7 @@ class InferenceConfigTest {
                 Map.entry("llama-3-8b-v2", 10));
         assertThat(c.scorers()).isEqualTo(Map.of("estimated_ttft", 5, "prefix", 1));
         assertThat(c.saturation()).isEqualTo(new InferenceConfig.Saturation(8, 0.9, Duration.ofMillis(1500)));
-        assertThat(c.loadGuard()).isEqualTo(new InferenceConfig.LoadGuard(0.2, 0.5, 20000));
+        assertThat(c.loadGuard()).isEqualTo(new InferenceConfig.LoadGuard(0.2, 0.5, 20000, 2));
         assertThat(c.prefixIndex()).isEqualTo(new InferenceConfig.PrefixIndex(1000, 512));
         assertThat(c.headers().session()).isEqualTo("x-conv");
         assertThat(c.headers().sloTtft()).isEqualTo("x-ttft");
@@ -112,6 +112,8 @@ class InferenceConfigTest {
                 "pools[0].inference.saturation.prefill_backlog: 5ms is out of range (10ms-10m)",
                 "pools[0].inference.metrics.stale_after: 500ms must be longer than the scrape interval 1s",
                 "pools[0].inference.headers.tenant: 'bad header' is not a valid header name");
+        assertThat(errors("load_guard: { recompute_weight: 150 }"))
+                .contains("pools[0].inference.load_guard.recompute_weight: 150 is out of range (0-100)");
         assertThat(errors("load_guard: { tolrance: 0.2 }"))
                 .anyMatch(e -> e.startsWith("pools[0].inference.load_guard.tolrance: unknown key (did you mean "
                         + "'tolerance'?)"));
