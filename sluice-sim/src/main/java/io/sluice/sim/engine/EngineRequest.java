@@ -150,6 +150,7 @@ public final class EngineRequest {
      * hashes given at creation), so that the answer's blocks stay cached under them when the request finishes.
      * Hashes past the sequence's full blocks are ignored.
      *
+     * @param hashes the sequence's chained block hashes, prompt first
      * @return this request
      */
     public EngineRequest withSequenceHashes(long[] hashes) {
