@@ -99,15 +99,27 @@ class InferenceSchedulerTest {
                 r.maxTokens(), r.session(), r.priority(), r.tenant(), sloMillis, r.stream()));
     }
 
+    /**
+     * Whether a request of the held prefix with this objective (0: none) goes to the busy holder of
+     * {@link #busyHolder} rather than the other server, after waiting this long since its first try.
+     */
+    private static boolean goesToTheHolder(long sloMillis, long waitedMillis) {
+        Fleet f = new Fleet("inference", 2);
+        int holder = busyHolder(f);
+        InferenceExchange x = withObjective(1000, sloMillis);
+        if (waitedMillis > 0) {
+            x.waitedNanos(f.clock.nanoTime());   // first tried (and queued) now
+            f.clock.advance(Duration.ofMillis(waitedMillis));
+        }
+        return f.pick(x) == holder;
+    }
+
     @Test
     void aRequestWithATtftObjectiveStaysOnItsPrefixWhileTheHolderMeetsIt() {
         // At the assumed 10,000 tokens/s the holder's first token is 2,400 + 224 tokens away (262 ms; it matches
         // 96 blocks, the index keeping every 8th), the other server's 1,760 (176 ms): the holder is outside the load
         // guard's band, but within a 400 ms objective.
-        Fleet f = new Fleet("inference", 2);
-        int holder = busyHolder(f);
-        assertThat(f.pick(withObjective(1000, 0))).isEqualTo(1 - holder);
-
+        assertThat(goesToTheHolder(0, 0)).isFalse();
         Fleet g = new Fleet("inference", 2);
         int held = busyHolder(g);
         InferenceExchange x = withObjective(1000, 400);
@@ -117,30 +129,18 @@ class InferenceSchedulerTest {
 
     @Test
     void anObjectiveOnlyAnotherServerMeetsSendsTheRequestThere() {
-        Fleet f = new Fleet("inference", 2);
-        int holder = busyHolder(f);
         // 200 ms: the holder (262 ms) misses it, the other server (176 ms) meets it.
-        assertThat(f.pick(withObjective(1000, 200))).isEqualTo(1 - holder);
+        assertThat(goesToTheHolder(200, 0)).isFalse();
         // 100 ms: nobody meets it; the load guard decides as without an objective.
-        Fleet g = new Fleet("inference", 2);
-        int held = busyHolder(g);
-        assertThat(g.pick(withObjective(1000, 100))).isEqualTo(1 - held);
+        assertThat(goesToTheHolder(100, 0)).isFalse();
     }
 
     @Test
     void timeAlreadyWaitedCountsAgainstTheObjective() {
         // 400 ms with nothing waited: the holder (262 ms) meets it (as above). After 200 ms in a queue, 200 ms are
         // left: only the other server (176 ms) meets it.
-        Fleet f = new Fleet("inference", 2);
-        int holder = busyHolder(f);
-        assertThat(f.pick(withObjective(1000, 400))).isEqualTo(holder);
-
-        Fleet g = new Fleet("inference", 2);
-        int held = busyHolder(g);
-        InferenceExchange x = withObjective(1000, 400);
-        x.waitedNanos(g.clock.nanoTime());   // first tried (and queued) now
-        g.clock.advance(Duration.ofMillis(200));
-        assertThat(g.pick(x)).isEqualTo(1 - held);
+        assertThat(goesToTheHolder(400, 0)).isTrue();
+        assertThat(goesToTheHolder(400, 200)).isFalse();
     }
 
     @Test
