@@ -107,8 +107,12 @@ class ReplayCommandTest {
             java.util.List<String> lines = Files.readAllLines(out.resolve("requests-" + policy + ".csv"));
             assertThat(lines).hasSize(4);
             assertThat(lines.get(0)).isEqualTo("id,arrival_ms,policy,endpoint,prompt_tokens,cached_tokens,"
-                    + "best_cached_tokens,output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome");
-            assertThat(lines.subList(1, 4)).allSatisfy(l -> assertThat(l).contains("," + policy + ",").endsWith(",ok"));
+                    + "best_cached_tokens,output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome,floor_ttft_ms");
+            assertThat(lines.subList(1, 4)).allSatisfy(l -> assertThat(l).contains("," + policy + ",", ",ok,"));
+            // The first request met an idle fleet: its TTFT is its floor (alone, nothing cached), to the microsecond.
+            String[] first = lines.stream().filter(l -> l.startsWith("1,")).findFirst().orElseThrow().split(",");
+            assertThat(first[13]).isEqualTo(first[10]);
+            assertThat(Double.parseDouble(first[13])).isPositive();
         }
         // The second request starts with the first one's 896 tokens (56 full blocks): the inference policy sends it
         // where they are cached; round-robin sends it elsewhere, and the oracle column shows what it missed.

@@ -554,6 +554,27 @@ public final class Engine {
         return kv.peek(blockHashes, blockHashes.length) * Profile.BLOCK_TOKENS;
     }
 
+    /**
+     * The time to first token of a request alone on an idle server of this engine's profile, {@code cachedTokens}
+     * of its {@code promptTokens} found in the prefix cache: its prefill in chunks of {@code max_num_batched_tokens},
+     * each iteration priced by the cost model with no other request in the batch, no wait and no warm-up. No
+     * router can do better for that request with that prefix; with the longest prefix any server holds, it is the
+     * request's floor. At least one token is computed, as in admission.
+     */
+    public long soloFirstTokenNanos(int cachedTokens, int promptTokens) {
+        long computed = Math.max(0, Math.min(cachedTokens, promptTokens - 1));
+        int budget = profile.maxNumBatchedTokens();
+        double nanos = 0;
+        while (computed < promptTokens) {
+            int n = (int) Math.min(budget, promptTokens - computed);
+            double pairs = (double) n * computed + (double) n * (n + 1) / 2;
+            boolean last = computed + n == promptTokens;
+            nanos += cost.iterationNanos(n, last ? 1 : 0, pairs, computed + n);
+            computed += n;
+        }
+        return Math.round(nanos);
+    }
+
     /** Prompt tokens found in the prefix cache, over every admission. */
     public long prefixHitTokens() {
         return prefixHitTokens;

@@ -107,6 +107,8 @@ final class PolicyRun implements EngineListener {
     private final AtomicLong virtualNanos;
     private final ManualClock clock = ManualClock.start();
     private final Engine[] engines;
+    /** One engine per distinct profile of the fleet: where a request's floor TTFT is priced. */
+    private final List<Engine> profileEngines = new ArrayList<>();
     private final Member[] members;
     private final Pool pool;
     private final MetricsSink sink;
@@ -171,6 +173,10 @@ final class PolicyRun implements EngineListener {
         for (int i = 0; i < n; i++) {
             engines[i] = Engine.of(servers.get(i), new Engine.Options(config.faults(), random.nextLong(), true),
                     clock);
+            Profile profile = engines[i].profile();
+            if (profileEngines.stream().noneMatch(e -> e.profile().equals(profile))) {
+                profileEngines.add(engines[i]);
+            }
         }
         this.queue = new EngineQueue(n);
         this.series = new LoadSeries(n);
@@ -404,16 +410,27 @@ final class PolicyRun implements EngineListener {
 
     private void logUnsent(Pending p, String outcome, long now) {
         log.row(p.id, p.arrival, RequestLog.NONE, p.request.promptTokens(), RequestLog.NONE, RequestLog.NONE, 0,
-                RequestLog.NONE, RequestLog.NONE, RequestLog.NONE, now, outcome);
+                RequestLog.NONE, RequestLog.NONE, RequestLog.NONE, now, outcome, RequestLog.NONE);
     }
 
     /** A finished or failed request's row; its best prefix is at least what it got from its engine's cache. */
     private void logSent(EngineRequest r, Flight f, long now, String outcome) {
         boolean scheduled = r.firstScheduledNanos() >= 0;
         long cached = scheduled ? r.cachedTokens() : RequestLog.NONE;
-        log.row(r.id(), f.arrival, f.endpoint, r.promptTokens(), cached, Math.max(f.bestCached, cached),
+        int best = (int) Math.max(f.bestCached, cached);
+        log.row(r.id(), f.arrival, f.endpoint, r.promptTokens(), cached, best,
                 r.generated(), f.dispatched, scheduled ? r.firstScheduledNanos() : RequestLog.NONE,
-                r.firstTokenNanos() >= 0 ? r.firstTokenNanos() : RequestLog.NONE, now, outcome);
+                r.firstTokenNanos() >= 0 ? r.firstTokenNanos() : RequestLog.NONE, now, outcome,
+                floorTtft(best, r.promptTokens()));
+    }
+
+    /** A request's TTFT alone with its best prefix on an idle server of the fleet's fastest profile for it. */
+    private long floorTtft(int bestCached, int promptTokens) {
+        long floor = Long.MAX_VALUE;
+        for (Engine e : profileEngines) {
+            floor = Math.min(floor, e.soloFirstTokenNanos(bestCached, promptTokens));
+        }
+        return floor;
     }
 
     /** The longest prefix of a prompt, in tokens, that any engine of the fleet holds now (an oracle's view). */

@@ -20,7 +20,7 @@ final class RequestLog implements Closeable {
 
     /** The header line, column names in order. */
     static final String HEADER = "id,arrival_ms,policy,endpoint,prompt_tokens,cached_tokens,best_cached_tokens,"
-            + "output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome";
+            + "output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome,floor_ttft_ms";
 
     /** A value that does not exist for a request: an empty cell. */
     static final long NONE = -1;
@@ -62,9 +62,11 @@ final class RequestLog implements Closeable {
      * @param scheduled  when it first joined its engine's running batch
      * @param firstToken when its first token came
      * @param end        when it completed, failed or was refused
+     * @param floorTtft  its time to first token alone with its best cached prefix, in nanoseconds, or {@link #NONE}
      */
     void row(long id, long arrival, long endpoint, long promptTokens, long cachedTokens, long bestCachedTokens,
-             long outputTokens, long dispatched, long scheduled, long firstToken, long end, String outcome) {
+             long outputTokens, long dispatched, long scheduled, long firstToken, long end, String outcome,
+             long floorTtft) {
         StringBuilder b = line;
         b.setLength(0);
         b.append(id).append(',');
@@ -83,7 +85,11 @@ final class RequestLog implements Closeable {
         span(b, arrival, firstToken);
         b.append(',');
         span(b, arrival, end);
-        b.append(',').append(outcome).append('\n');
+        b.append(',').append(outcome).append(',');
+        if (floorTtft != NONE) {
+            millis(b, floorTtft);
+        }
+        b.append('\n');
         try {
             out.append(b);
         } catch (IOException e) {

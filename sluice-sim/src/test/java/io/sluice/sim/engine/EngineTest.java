@@ -241,6 +241,27 @@ class EngineTest {
     }
 
     @Test
+    void soloFirstTokenIsTheTimeToFirstTokenOfARequestAloneColdOrCached() {
+        EngineDriver d = new EngineDriver(A100);
+        long[] h = hashes("solo", 500);
+        EngineRequest cold = d.submit(1, 7000, 1, h);
+        d.runToIdle(100);
+        // Same 4,000-token prefix, then 1,000 new tokens: 250 cached blocks.
+        EngineRequest warm = d.submit(2, 5000, 1, concat(java.util.Arrays.copyOf(h, 250), hashes("other", 63)));
+        d.runToIdle(100);
+        assertThat(warm.cachedTokens()).isEqualTo(4000);
+        assertThat(cold.firstTokenNanos() - cold.arrivalNanos()).isEqualTo(d.engine.soloFirstTokenNanos(0, 7000));
+        assertThat(warm.firstTokenNanos() - warm.arrivalNanos()).isEqualTo(d.engine.soloFirstTokenNanos(4000, 5000));
+        // Attention over the cached prefix makes those 1,000 tokens dearer than 1,000 alone, but far cheaper than 5,000.
+        assertThat(d.engine.soloFirstTokenNanos(4000, 5000))
+                .isGreaterThan(d.engine.soloFirstTokenNanos(0, 1000))
+                .isLessThan(d.engine.soloFirstTokenNanos(0, 5000) / 3);
+        // A fully cached prompt still computes its last token.
+        assertThat(d.engine.soloFirstTokenNanos(5000, 5000)).isPositive()
+                .isEqualTo(d.engine.soloFirstTokenNanos(4999, 5000));
+    }
+
+    @Test
     void loraSlotsLimitDistinctAdaptersAndLoadingCostsTime() {
         Profile p = A100.withLoras(1, Duration.ofMillis(50));
         EngineDriver d = new EngineDriver(p);

@@ -50,7 +50,7 @@ class RequestLogTest {
     private static List<Map<String, String>> rows(Path file) throws Exception {
         List<String> lines = Files.readAllLines(file);
         assertThat(lines.get(0)).isEqualTo("id,arrival_ms,policy,endpoint,prompt_tokens,cached_tokens,"
-                + "best_cached_tokens,output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome");
+                + "best_cached_tokens,output_tokens,router_wait_ms,engine_wait_ms,ttft_ms,e2e_ms,outcome,floor_ttft_ms");
         String[] header = lines.get(0).split(",");
         List<Map<String, String>> out = new ArrayList<>();
         for (String line : lines.subList(1, lines.size())) {
@@ -98,7 +98,8 @@ class RequestLogTest {
                 if (row.get("endpoint").isEmpty()) {
                     // Never sent: no engine columns.
                     assertThat(row.get("outcome")).isNotEqualTo("ok");
-                    assertThat(row.get("router_wait_ms") + row.get("cached_tokens") + row.get("ttft_ms")).isEmpty();
+                    assertThat(row.get("router_wait_ms") + row.get("cached_tokens") + row.get("ttft_ms")
+                            + row.get("floor_ttft_ms")).isEmpty();
                     continue;
                 }
                 assertThat(row.get("endpoint")).isEqualTo("0");
@@ -109,6 +110,9 @@ class RequestLogTest {
                 assertThat(micros(row.get("router_wait_ms")) + micros(row.get("engine_wait_ms")))
                         .isLessThanOrEqualTo(ttft);
                 assertThat(ttft).isLessThanOrEqualTo(e2e);
+                // The floor: alone, with the best prefix, on an idle server; a lower bound on the TTFT.
+                long floor = micros(row.get("floor_ttft_ms"));
+                assertThat(floor).as(row.toString()).isPositive().isLessThanOrEqualTo(ttft);
                 if (row.get("outcome").equals("ok")) {
                     assertThat(row.get("output_tokens")).isEqualTo("120");
                 }
