@@ -37,6 +37,8 @@ WORKLOADS=(
     "bursty-32-prefixes|--lengths $SHAREGPT --arrival gamma --cv 2 --prefix-groups 32 --prefix-tokens 3000 --prefix-share 0.8 --turns 5 --think-time 15s --duration 10m --fleet 8xh100-llama3-8b|--rate|2 3 4 5 6 7 8"
     "bursty-16-prefixes|--lengths $SHAREGPT --arrival gamma --cv 3 --prefix-groups 16 --prefix-tokens 2000 --prefix-share 0.9 --turns 4 --think-time 30s --duration 10m --fleet 4xa100-80g-llama3-8b|--rate|0.6 0.8 1 1.2 1.4 1.6"
     "bursty-8-long-prefixes|--lengths $SHAREGPT --arrival gamma --cv 1.5 --prefix-groups 8 --prefix-tokens 6000 --prefix-share 0.7 --turns 3 --think-time 10s --duration 10m --fleet 8xh100-llama3-8b|--rate|2 3 4 5 6 7"
+    "sharegpt-16-prefixes-mixed|--lengths $SHAREGPT --prefix-groups 16 --prefix-tokens 2000 --prefix-share 0.9 --turns 4 --think-time 30s --duration 10m --fleet 2xh100-llama3-8b,2xa100-80g-llama3-8b|--rate|1 1.2 1.4 1.6 1.8 2 2.2 2.4"
+    "mooncake-mixed|--trace $MOONCAKE --fleet 4xh100-llama3-8b,4xa100-80g-llama3-8b|--speedup|0.75 1 1.25 1.5 1.75 2 2.5"
 )
 
 p90() {   # report.json policy -> p90 TTFT in ms
