@@ -57,8 +57,8 @@ public final class ReplayCommand implements Callable<Integer> {
     private Source source;
 
     static final class Source {
-        @Option(names = "--trace", paramLabel = "FILE", description = "trace file (Mooncake JSONL, Azure CSV or "
-                + "Sluice JSONL)")
+        @Option(names = "--trace", paramLabel = "FILE", description = "trace file (Mooncake, Bailian or Sluice JSONL; "
+                + "Azure or BurstGPT CSV; .gz read through gzip)")
         Path trace;
 
         @Option(names = "--rate", paramLabel = "R", description = "generate a workload of R new requests/s instead "
@@ -66,8 +66,8 @@ public final class ReplayCommand implements Callable<Integer> {
         Double rate;
     }
 
-    @Option(names = "--format", paramLabel = "FMT", description = "mooncake | azure | sluice (default: from the "
-            + "file name: .csv is azure, else mooncake)")
+    @Option(names = "--format", paramLabel = "FMT", description = "mooncake | azure | sluice | bailian | burstgpt "
+            + "(default: from the file's first line)")
     private String format;
 
     @Option(names = "--fleet", required = true, paramLabel = "SPEC",

@@ -123,6 +123,31 @@ class ReplayCommandTest {
     }
 
     @Test
+    void burstGptAndBailianTracesReplayWithoutNamingTheirFormat() throws Exception {
+        Path burst = dir.resolve("BurstGPT_without_fails_1.csv");
+        Files.writeString(burst, "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                + "5,ChatGPT,472,18,490,Conversation log\n6,GPT-4,1087,0,1087,API log\n");
+        Run r = replay("--trace", burst.toString(), "--fleet", "1xh100-llama3-8b", "--policies", "inference");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("inference +2 ");
+        Path bailian = dir.resolve("qwen_traceB_blksz_16.jsonl");
+        Files.writeString(bailian, "{\"chat_id\": 1, \"parent_chat_id\": -1, \"timestamp\": 1.5, "
+                + "\"input_length\": 600, \"output_length\": 10, \"type\": \"text\", \"turn\": 1, "
+                + "\"hash_ids\": [" + "1,".repeat(37) + "2]}\n"
+                + "{\"chat_id\": 2, \"parent_chat_id\": 1, \"timestamp\": 9.5, \"input_length\": 700, "
+                + "\"output_length\": 10, \"type\": \"text\", \"turn\": 2, \"hash_ids\": [" + "1,".repeat(37)
+                + "2,3,4,5,6,7,8,9]}\n");
+        Path out = dir.resolve("bailian");
+        r = replay("--trace", bailian.toString(), "--fleet", "2xh100-llama3-8b", "--policies", "inference",
+                "--out", out.toString(), "--requests");
+        assertThat(r.code()).as(r.err()).isZero();
+        // The second turn arrives 8 s after the first (seconds, not milliseconds) and finds the first turn's 37 full
+        // blocks cached.
+        assertThat(Files.readAllLines(out.resolve("requests-inference.csv")))
+                .anySatisfy(l -> assertThat(l).startsWith("2,8000.000,inference,").contains(",700,592,592,"));
+    }
+
+    @Test
     void requestsWithoutOutIsABadInput() {
         Run r = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--requests");
         assertThat(r.code()).isEqualTo(2);

@@ -12,6 +12,11 @@ import java.time.temporal.ChronoField;
  * Reads the Azure LLM inference traces (Splitwise, ISCA'24): {@code TIMESTAMP,ContextTokens,GeneratedTokens} with
  * timestamps like {@code 2023-11-16 18:17:03.9799600}. Arrival times are made relative to the first row. The
  * traces record no prompt content, so requests share no prefix.
+ *
+ * <p>Columns are found by name in the header, so the later traces of the same family read too: the 2024
+ * week-long ones (same three columns) and the 2025 multimodal one ({@code TIMESTAMP,NumImages,ContextTokens,
+ * GeneratedTokens}; the images are ignored, their tokens are in {@code ContextTokens}). Without a header the
+ * three columns are taken in that order.
  */
 final class AzureCsvReader extends LineTraceReader {
 
@@ -21,6 +26,10 @@ final class AzureCsvReader extends LineTraceReader {
             .toFormatter();
 
     private long first = Long.MIN_VALUE;
+    private int columns = 3;
+    private int timeColumn = 0;
+    private int inputColumn = 1;
+    private int outputColumn = 2;
 
     AzureCsvReader(Path file, boolean skipBad) {
         super(file, skipBad);
@@ -28,25 +37,43 @@ final class AzureCsvReader extends LineTraceReader {
 
     @Override
     boolean header(String line) {
-        return line.startsWith("TIMESTAMP");
+        if (!line.startsWith("TIMESTAMP")) {
+            return false;
+        }
+        String[] names = line.split(",", -1);
+        columns = names.length;
+        timeColumn = column(names, "TIMESTAMP");
+        inputColumn = column(names, "ContextTokens");
+        outputColumn = column(names, "GeneratedTokens");
+        return true;
+    }
+
+    private static int column(String[] names, String name) {
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].strip().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("header has no " + name + " column: " + String.join(",", names));
     }
 
     @Override
     TraceRequest parse(String line) {
-        int a = line.indexOf(',');
-        int b = a < 0 ? -1 : line.indexOf(',', a + 1);
-        if (b < 0 || line.indexOf(',', b + 1) >= 0) {
-            throw new IllegalArgumentException("expected 3 columns TIMESTAMP,ContextTokens,GeneratedTokens");
+        String[] cells = line.split(",", -1);
+        if (cells.length != columns) {
+            throw new IllegalArgumentException("expected " + columns + " columns"
+                    + (columns == 3 ? " TIMESTAMP,ContextTokens,GeneratedTokens" : " as in the header"));
         }
+        String time = cells[timeColumn];
         long nanos;
         try {
-            LocalDateTime t = LocalDateTime.parse(line.substring(0, a).strip(), TIME);
+            LocalDateTime t = LocalDateTime.parse(time.strip(), TIME);
             nanos = t.toEpochSecond(ZoneOffset.UTC) * 1_000_000_000L + t.getNano();
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("bad TIMESTAMP '" + line.substring(0, a) + "'");
+            throw new IllegalArgumentException("bad TIMESTAMP '" + time + "'");
         }
-        int input = positive(line.substring(a + 1, b), "ContextTokens");
-        int output = positive(line.substring(b + 1), "GeneratedTokens");
+        int input = positive(cells[inputColumn], "ContextTokens");
+        int output = positive(cells[outputColumn], "GeneratedTokens");
         if (first == Long.MIN_VALUE) {
             first = nanos;
         }

@@ -2,11 +2,14 @@ package io.sluice.sim.trace;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.NoSuchElementException;
+import java.util.zip.GZIPInputStream;
 
 /**
  * The common part of the line-oriented trace readers: reading ahead one request, counting lines, checking that
@@ -25,12 +28,27 @@ abstract class LineTraceReader implements RequestStream {
 
     LineTraceReader(Path file, boolean skipBad) {
         try {
-            this.in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+            this.in = reader(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read trace " + file + ": " + e.getMessage(), e);
         }
         this.name = file.getFileName().toString();
         this.skipBad = skipBad;
+    }
+
+    /** A UTF-8 reader of a trace file, through gzip if its name ends with {@code .gz}. */
+    static BufferedReader reader(Path file) throws IOException {
+        if (!file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gz")) {
+            return Files.newBufferedReader(file, StandardCharsets.UTF_8);
+        }
+        InputStream raw = Files.newInputStream(file);
+        try {
+            return new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16),
+                    StandardCharsets.UTF_8), 1 << 16);
+        } catch (IOException e) {
+            raw.close();
+            throw e;
+        }
     }
 
     /** Parses one non-blank line; throws {@link IllegalArgumentException} with a message if it is malformed. */
@@ -72,7 +90,7 @@ abstract class LineTraceReader implements RequestStream {
                 return null;
             }
             lineNumber++;
-            if (line.isBlank() || (lineNumber == 1 && header(line))) {
+            if (line.isBlank() || (lineNumber == 1 && isHeader(line))) {
                 continue;
             }
             try {
@@ -89,6 +107,14 @@ abstract class LineTraceReader implements RequestStream {
                 }
                 skipped++;
             }
+        }
+    }
+
+    private boolean isHeader(String line) {
+        try {
+            return header(line);
+        } catch (IllegalArgumentException e) {
+            throw new TraceFormatException(name, lineNumber, message(e));   // a bad header is fatal, skip-bad or not
         }
     }
 

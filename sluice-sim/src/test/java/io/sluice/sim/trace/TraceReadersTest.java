@@ -88,6 +88,86 @@ class TraceReadersTest {
     }
 
     @Test
+    void readsAzureCsvByHeaderNamesSoTheMultimodalTraceReadsToo() throws Exception {
+        Path p = file("lmm.csv", "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens",
+                "2025-05-06 00:00:00.0000000,2,1500,40", "2025-05-06 00:00:00.5000000,0,300,7");
+        List<TraceRequest> rs = readAll(TraceFormat.AZURE.open(p, false));
+        assertThat(rs).extracting(TraceRequest::promptTokens).containsExactly(1500, 300);
+        assertThat(rs).extracting(TraceRequest::outputTokens).containsExactly(40, 7);
+        assertThat(rs.get(1).arrivalNanos()).isEqualTo(500_000_000L);
+        Path noInput = file("x.csv", "TIMESTAMP,NumImages,GeneratedTokens", "2025-05-06 00:00:00,2,40");
+        assertThatThrownBy(() -> readAll(TraceFormat.AZURE.open(noInput, true)))
+                .hasMessage("x.csv:1: header has no ContextTokens column: TIMESTAMP,NumImages,GeneratedTokens");
+    }
+
+    @Test
+    void readsBurstGptCsvInSecondsAndReplaysFailedRequestsAsOneTokenAnswers() throws Exception {
+        Path p = file("BurstGPT_1.csv", "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type",
+                "5,ChatGPT,472,18,490,Conversation log", "45,GPT-4,1087,0,1087,API log",
+                "45.5,ChatGPT,70,210,280,Conversation log");
+        List<TraceRequest> rs = readAll(TraceFormat.BURSTGPT.open(p, false));
+        assertThat(rs).extracting(TraceRequest::promptTokens).containsExactly(472, 1087, 70);
+        assertThat(rs).extracting(TraceRequest::outputTokens).containsExactly(18, 1, 210);
+        assertThat(rs).extracting(TraceRequest::arrivalNanos).containsExactly(0L, 40_000_000_000L, 40_500_000_000L);
+        assertThat(rs.get(0).model()).isEmpty();
+        Path bad = file("b2.csv", "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type",
+                "5,ChatGPT,0,18,18,Conversation log", "6,ChatGPT,abc,18,18,Conversation log",
+                "7,ChatGPT,10,18,28,Conversation log");
+        assertThatThrownBy(() -> readAll(TraceFormat.BURSTGPT.open(bad, false)))
+                .hasMessage("b2.csv:2: Request tokens must be >= 1: 0");
+        RequestStream skipping = TraceFormat.BURSTGPT.open(bad, true);
+        assertThat(readAll(skipping)).hasSize(1);
+        assertThat(skipping.skipped()).isEqualTo(2);
+    }
+
+    @Test
+    void readsBailianLinesInSecondsWith16TokenBlocksAndConversationsAsSessions() throws Exception {
+        Path p = file("qwen_traceA_blksz_16.jsonl",
+                "{\"chat_id\": 159, \"parent_chat_id\": -1, \"timestamp\": 61.114, \"input_length\": 40, "
+                        + "\"output_length\": 132, \"type\": \"text\", \"turn\": 1, \"hash_ids\": [7, 8, 9]}",
+                "{\"chat_id\": 160, \"parent_chat_id\": -1, \"timestamp\": 61.5, \"input_length\": 40, "
+                        + "\"output_length\": 0, \"type\": \"search\", \"turn\": 1, \"hash_ids\": [5, 8, 9]}",
+                "{\"chat_id\": 201, \"parent_chat_id\": 159, \"timestamp\": 70.114, \"input_length\": 200, "
+                        + "\"output_length\": 20, \"type\": \"text\", \"turn\": 2, \"hash_ids\": [7, 8, 9, 10]}",
+                "{\"chat_id\": 305, \"parent_chat_id\": 201, \"timestamp\": 80.114, \"input_length\": 300, "
+                        + "\"output_length\": 20, \"type\": \"text\", \"turn\": 3, \"hash_ids\": [7, 8]}");
+        assertThat(TraceFormat.guess(p)).isEqualTo(TraceFormat.BAILIAN);
+        List<TraceRequest> rs = readAll(TraceFormat.BAILIAN.open(p, false));
+        assertThat(rs).extracting(TraceRequest::arrivalNanos)
+                .containsExactly(0L, 386_000_000L, 9_000_000_000L, 19_000_000_000L);
+        // Turns 2 and 3 belong to chat 159's conversation; chat 160 is another one.
+        assertThat(rs).extracting(r -> r.session().orElseThrow())
+                .containsExactly("chat-159", "chat-160", "chat-159", "chat-159");
+        assertThat(rs.get(1).outputTokens()).isEqualTo(1);
+        // 16-token blocks, chained: ids 8 and 9 after 5 are not the prefix 7, 8, 9.
+        long[] a = rs.get(0).blockHashes();
+        long[] b = rs.get(1).blockHashes();
+        long[] c = rs.get(2).blockHashes();
+        assertThat(a).hasSize(2);
+        assertThat(b[1]).isNotEqualTo(a[1]);
+        assertThat(c).startsWith(a[0], a[1]).hasSize(4);
+    }
+
+    @Test
+    void guessesTheFormatFromTheFirstLineAndReadsGzip() throws Exception {
+        Path az = dir.resolve("trace.csv.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(az))) {
+            out.write("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,374,44\n".getBytes());
+        }
+        assertThat(TraceFormat.guess(az)).isEqualTo(TraceFormat.AZURE);
+        assertThat(readAll(TraceFormat.AZURE.open(az, false))).extracting(TraceRequest::promptTokens)
+                .containsExactly(374);
+        assertThat(TraceFormat.guess(file("data.txt", "Timestamp,Model,Request tokens,Response tokens,"
+                + "Total tokens,Log Type"))).isEqualTo(TraceFormat.BURSTGPT);
+        assertThat(TraceFormat.guess(file("t.jsonl", "", "{\"timestamp\": 0, \"input_length\": 5, "
+                + "\"output_length\": 1}"))).isEqualTo(TraceFormat.MOONCAKE);
+        assertThat(TraceFormat.guess(file("mine.jsonl", "{\"timestamp\": 0, \"input_length\": 5, "
+                + "\"output_length\": 1, \"block_size\": 16}"))).isEqualTo(TraceFormat.SLUICE);
+        assertThat(TraceFormat.guess(file("empty.csv", ""))).isEqualTo(TraceFormat.AZURE);
+        assertThatThrownBy(() -> TraceFormat.parse("sharegpt")).hasMessageContaining("bailian, burstgpt");
+    }
+
+    @Test
     void sluiceFormatCarriesRequestMetadataAndRejectsUnknownKeys() throws Exception {
         Path p = file("s.jsonl", "{\"timestamp\": 0, \"input_length\": 64, \"output_length\": 8, "
                 + "\"hash_ids\": [1, 2, 3, 4], \"block_size\": 16, \"model\": \"llama-3-8b\", \"adapter\": \"sql\", "
