@@ -36,7 +36,7 @@ final class JsonlTraceReader extends LineTraceReader {
     private static final JsonFactory JSON = new JsonFactory();
     private static final long[] NONE = new long[0];
 
-    /** Conversations remembered for Bailian's turn chains; a turn whose parent was forgotten starts its own. */
+    /** Chat ids remembered for Bailian's turn chains; a turn whose parent was forgotten is filed under that id. */
     static final int MAX_CHATS = 1 << 20;
 
     /** The JSON Lines dialects. */
