@@ -38,15 +38,6 @@ final class BurstGptCsvReader extends LineTraceReader {
         return true;
     }
 
-    private static int column(String[] names, String name) {
-        for (int i = 0; i < names.length; i++) {
-            if (names[i].strip().equals(name)) {
-                return i;
-            }
-        }
-        throw new IllegalArgumentException("header has no '" + name + "' column: " + String.join(",", names));
-    }
-
     @Override
     TraceRequest parse(String line) {
         String[] cells = line.split(",", -1);

@@ -51,6 +51,16 @@ abstract class LineTraceReader implements RequestStream {
         }
     }
 
+    /** The index of a named column in a CSV header; a missing one is a bad header. */
+    static int column(String[] header, String name) {
+        for (int i = 0; i < header.length; i++) {
+            if (header[i].strip().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("header has no '" + name + "' column: " + String.join(",", header));
+    }
+
     /** Parses one non-blank line; throws {@link IllegalArgumentException} with a message if it is malformed. */
     abstract TraceRequest parse(String line);
 

@@ -97,7 +97,7 @@ class TraceReadersTest {
         assertThat(rs.get(1).arrivalNanos()).isEqualTo(500_000_000L);
         Path noInput = file("x.csv", "TIMESTAMP,NumImages,GeneratedTokens", "2025-05-06 00:00:00,2,40");
         assertThatThrownBy(() -> readAll(TraceFormat.AZURE.open(noInput, true)))
-                .hasMessage("x.csv:1: header has no ContextTokens column: TIMESTAMP,NumImages,GeneratedTokens");
+                .hasMessage("x.csv:1: header has no 'ContextTokens' column: TIMESTAMP,NumImages,GeneratedTokens");
     }
 
     @Test
