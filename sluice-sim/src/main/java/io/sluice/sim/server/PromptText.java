@@ -78,23 +78,28 @@ public final class PromptText {
             if (role == null || !role.isString()) {
                 throw fail("every message needs a role", "messages");
             }
-            b.append("<|").append(role.asString()).append("|>\n");
             JsonNode content = m.get("content");
+            StringBuilder text = new StringBuilder();
             if (content != null && content.isString()) {
-                b.append(content.asString());
+                text.append(content.asString());
             } else if (content != null && content.isArray()) {
                 for (JsonNode part : content) {
-                    JsonNode text = part.get("text");
-                    if (text != null && text.isString()) {
-                        b.append(text.asString());
+                    JsonNode t = part.get("text");
+                    if (t != null && t.isString()) {
+                        text.append(t.asString());
                     }
                 }
             } else if (content != null && !content.isNull()) {
                 throw fail("message content must be a string or a list of parts", "messages");
             }
-            b.append('\n');
+            b.append(rendered(role.asString(), text));
         }
         return text(b.toString());
+    }
+
+    /** One chat message as it is rendered into the prompt: {@code <|role|>\n} + content + {@code \n}. */
+    static String rendered(String role, CharSequence content) {
+        return "<|" + role + "|>\n" + content + "\n";
     }
 
     private static Prompt text(String s) {

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.sluice.inference.PromptHasher;
 import io.sluice.sim.engine.EngineRequest;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -161,8 +162,16 @@ final class SimHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         boolean stream = body.path("stream").asBoolean(false);
         boolean usage = body.path("stream_options").path("include_usage").asBoolean(false);
         Exchange exchange = new Exchange(ctx, replica, chat, stream, usage, keepAlive, model, prompt.tokens());
-        EngineRequest r = EngineRequest.of(replica.nextId(), prompt.tokens(), maxTokens,
-                PromptHasher.hash(prompt.bytes()), adapter, exchange);
+        long id = replica.nextId();
+        EngineRequest r = EngineRequest.of(id, prompt.tokens(), maxTokens, PromptHasher.hash(prompt.bytes()),
+                adapter, exchange);
+        byte[] answer = answerAsResent(chat, body, id, maxTokens);
+        if (answer != null) {
+            // The answer stays cached for a next turn that resends it, as in vLLM: hash the prompt with it.
+            byte[] sequence = java.util.Arrays.copyOf(prompt.bytes(), prompt.bytes().length + answer.length);
+            System.arraycopy(answer, 0, sequence, prompt.bytes().length, answer.length);
+            r.withSequenceHashes(PromptHasher.hash(sequence));
+        }
         ctx.channel().closeFuture().addListener(f -> {
             if (!r.done()) {
                 replica.loop.abort(r);
@@ -170,6 +179,23 @@ final class SimHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         });
         exchange.start();
         replica.loop.submit(r);
+    }
+
+    /**
+     * The bytes a next request appends to this prompt when it resends this answer: for chat, the assistant message
+     * as {@link PromptText} renders it; for a text completion, the completion itself. Null for a prompt of token
+     * ids, whose continuation is not text. The answer is known in advance: the simulator always generates
+     * {@code maxTokens} tokens of {@link TokenText}.
+     */
+    private static byte[] answerAsResent(boolean chat, JsonNode body, long id, int maxTokens) {
+        String text = TokenText.tokens(id, 0, maxTokens);
+        if (chat) {
+            return PromptText.rendered("assistant", text).getBytes(StandardCharsets.UTF_8);
+        }
+        JsonNode prompt = body.get("prompt");
+        boolean textPrompt = prompt != null && (prompt.isString()
+                || (prompt.isArray() && prompt.size() == 1 && prompt.get(0).isString()));
+        return textPrompt ? text.getBytes(StandardCharsets.UTF_8) : null;
     }
 
     private int maxTokens(JsonNode body, boolean chat) {

@@ -69,6 +69,31 @@ class SimServerIT {
     }
 
     @Test
+    void aNextTurnThatResendsTheAnswerFindsItCached() throws Exception {
+        String question = "Tell me about prefix caching. ".repeat(40);
+        java.util.Map<String, Object> user = java.util.Map.of("role", "user", "content", question);
+        JsonNode first = JSON.readTree(post("/v1/chat/completions", JSON.writeValueAsString(java.util.Map.of(
+                "model", "llama-3-8b", "max_tokens", 300, "messages", List.of(user)))).body());
+        String answer = first.path("choices").get(0).path("message").path("content").asString();
+        assertThat(answer).hasSize(1200);
+        int firstPrompt = first.path("usage").path("prompt_tokens").asInt();
+        JsonNode second = JSON.readTree(post("/v1/chat/completions", JSON.writeValueAsString(java.util.Map.of(
+                "model", "llama-3-8b", "max_tokens", 5, "messages", List.of(user,
+                        java.util.Map.of("role", "assistant", "content", answer),
+                        java.util.Map.of("role", "user", "content", "And then?"))))).body());
+        // Every full 16-token block of the first turn's prompt and answer is cached, not just the prompt's.
+        int cached = second.path("usage").path("prompt_tokens_details").path("cached_tokens").asInt();
+        assertThat(cached).isGreaterThan(firstPrompt + 300 - 32).isLessThanOrEqualTo(firstPrompt + 300);
+        // A turn that changed the answer shares only the prompt (and the block holding the assistant's tag).
+        JsonNode edited = JSON.readTree(post("/v1/chat/completions", JSON.writeValueAsString(java.util.Map.of(
+                "model", "llama-3-8b", "max_tokens", 5, "messages", List.of(user,
+                        java.util.Map.of("role", "assistant", "content", "X" + answer.substring(1)),
+                        java.util.Map.of("role", "user", "content", "And then?"))))).body());
+        assertThat(edited.path("usage").path("prompt_tokens_details").path("cached_tokens").asInt())
+                .isLessThanOrEqualTo(firstPrompt + 16);
+    }
+
+    @Test
     void chatCompletionAnswersAsTheAssistant() throws Exception {
         HttpResponse<String> res = post("/v1/chat/completions", "{\"model\":\"sql-lora\",\"max_tokens\":5,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}");
