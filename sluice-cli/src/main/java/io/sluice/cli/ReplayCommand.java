@@ -69,6 +69,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--format", paramLabel = "FMT", description = "mooncake | azure | sluice | bailian | burstgpt "
             + "(default: from the file's first line)")
     private String format;
+    /** The trace format when it was guessed rather than given. */
+    private TraceFormat guessed;
 
     @Option(names = "--fleet", required = true, paramLabel = "SPEC",
             description = "servers, e.g. 8xh100-llama3-8b or 4xh100-llama3-8b,2xa100-80g-llama3-8b")
@@ -222,7 +224,11 @@ public final class ReplayCommand implements Callable<Integer> {
             String name;
             try (RequestStream probe = workload.get()) {
                 name = probe.describe();
-                probe.hasNext();
+                if (!probe.hasNext()) {
+                    throw new IllegalArgumentException(name + " holds no request"
+                            + (probe.skipped() > 0 ? " (" + probe.skipped() + " malformed lines skipped)" : "")
+                            + guessedNote());
+                }
             }
             ReplayReport report = new Replay(config, workload).run(name, System.err);
             stdout.print(ReportTable.render(report));
@@ -242,7 +248,12 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             stdout.flush();
             return 0;
-        } catch (TraceFormatException | IllegalArgumentException | UncheckedIOException e) {
+        } catch (TraceFormatException e) {
+            stdout.flush();
+            err.println("sluice replay: " + e.getMessage() + guessedNote());
+            err.flush();
+            return BAD_INPUT;
+        } catch (IllegalArgumentException | UncheckedIOException e) {
             stdout.flush();
             err.println("sluice replay: " + e.getMessage());
             err.flush();
@@ -261,6 +272,12 @@ public final class ReplayCommand implements Callable<Integer> {
         }
     }
 
+    /** How the trace's format was chosen, for an error about its content: a wrong guess reads as a bad file. */
+    private String guessedNote() {
+        return guessed == null ? "" : " (read as " + guessed.cliName() + ", guessed from its first line; --format "
+                + "mooncake|azure|sluice|bailian|burstgpt chooses)";
+    }
+
     private Faults faults() {
         return Faults.NONE.withErrorRate(errorRate).withResetRate(resetRate)
                 .withStalls(stallRate, Durations.parse(stall))
@@ -274,6 +291,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("cannot read trace " + file);
             }
             TraceFormat fmt = format == null ? TraceFormat.guess(file) : TraceFormat.parse(format);
+            guessed = format == null ? fmt : null;
             return () -> new TimeWarp(fmt.open(file, skipBad), speedup, burst, limit);
         }
         LengthSampler sampler = lengths != null ? LengthSampler.fromCsv(lengths)

@@ -148,6 +148,43 @@ class ReplayCommandTest {
     }
 
     @Test
+    void theFloorIsPricedOnAServerOfTheRequestsModel() throws Exception {
+        Path t = dir.resolve("two-models-sluice.jsonl");
+        Files.writeString(t, "{\"timestamp\": 0, \"input_length\": 3000, \"output_length\": 5, "
+                + "\"model\": \"qwen3-32b\"}\n{\"timestamp\": 60000, \"input_length\": 3000, "
+                + "\"output_length\": 5, \"model\": \"llama-3-8b\"}\n");
+        Path out = dir.resolve("two-models");
+        Run r = replay("--trace", t.toString(), "--fleet", "1xh100-llama3-8b,1xh100-qwen3-32b-tp2",
+                "--policies", "inference", "--out", out.toString(), "--requests");
+        assertThat(r.code()).as(r.err()).isZero();
+        java.util.List<String> rows = Files.readAllLines(out.resolve("requests-inference.csv"));
+        assertThat(rows).hasSize(3);
+        // Each met an idle fleet: its TTFT is its floor, on its own model's server (the 8B one would be faster).
+        for (String row : rows.subList(1, 3)) {
+            String[] cells = row.split(",");
+            assertThat(cells[12]).isEqualTo("ok");
+            assertThat(cells[13]).as(row).isEqualTo(cells[10]);
+        }
+    }
+
+    @Test
+    void anEmptyTraceOrAWrongGuessIsABadInputThatSaysHowTheFormatWasChosen() throws Exception {
+        Path empty = dir.resolve("empty.csv");
+        Files.writeString(empty, "TIMESTAMP,ContextTokens,GeneratedTokens\n");
+        Run r = replay("--trace", empty.toString(), "--fleet", "1xh100-llama3-8b");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("empty.csv holds no request (read as azure, guessed from its first line");
+        // A headerless BurstGPT file looks like an Azure one by its name.
+        Path burst = dir.resolve("burst.csv");
+        Files.writeString(burst, "5,ChatGPT,472,18,490,Conversation log\n");
+        r = replay("--trace", burst.toString(), "--fleet", "1xh100-llama3-8b");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("burst.csv:1: expected 3 columns", "read as azure, guessed", "--format");
+        r = replay("--trace", burst.toString(), "--format", "burstgpt", "--fleet", "1xh100-llama3-8b");
+        assertThat(r.code()).as(r.err()).isZero();
+    }
+
+    @Test
     void requestsWithoutOutIsABadInput() {
         Run r = replay("--rate", "5", "--duration", "5s", "--fleet", "1xh100-llama3-8b", "--requests");
         assertThat(r.code()).isEqualTo(2);

@@ -46,12 +46,20 @@ public final class PromptHasher {
 
     /** The chained hashes of the whole blocks of {@code length} bytes from {@code offset}. */
     public static long[] hash(byte[] utf8, int offset, int length) {
+        return hash(0, utf8, offset, length);
+    }
+
+    /**
+     * The chained hashes of the whole blocks of {@code length} bytes from {@code offset}, the first chained to
+     * {@code previous}: the hashes that follow a prefix whose last whole block hashed to {@code previous} (0 for
+     * none), without hashing that prefix again.
+     */
+    public static long[] hash(long previous, byte[] utf8, int offset, int length) {
         int blocks = length / BLOCK_BYTES;
         if (blocks == 0) {
             return NONE;
         }
         long[] out = new long[blocks];
-        long previous = 0;
         for (int i = 0; i < blocks; i++) {
             previous = next(previous, utf8, offset + i * BLOCK_BYTES, BLOCK_BYTES);
             out[i] = previous;

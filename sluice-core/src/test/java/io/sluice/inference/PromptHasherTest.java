@@ -22,6 +22,17 @@ class PromptHasherTest {
     }
 
     @Test
+    void hashingOnFromAPrefixsLastBlockEqualsHashingTheWhole() {
+        byte[] text = "continue the chain from here ".repeat(30).getBytes(StandardCharsets.UTF_8);
+        long[] whole = PromptHasher.hash(text);
+        long[] head = PromptHasher.hash(text, 0, 5 * 64);
+        long[] rest = PromptHasher.hash(head[4], text, 5 * 64, text.length - 5 * 64);
+        assertThat(head.length + rest.length).isEqualTo(whole.length);
+        assertThat(rest).containsExactly(java.util.Arrays.copyOfRange(whole, 5, whole.length));
+        assertThat(PromptHasher.hash(0, text, 0, text.length)).containsExactly(whole);
+    }
+
+    @Test
     void promptsShareExactlyTheirCommonWholeBlocks() {
         String system = "s".repeat(64 * 5);
         long[] a = PromptHasher.hash(system + "a".repeat(200));

@@ -559,20 +559,22 @@ public final class Engine {
      * of its {@code promptTokens} found in the prefix cache: its prefill in chunks of {@code max_num_batched_tokens},
      * each iteration priced by the cost model with no other request in the batch, no wait and no warm-up. No
      * router can do better for that request with that prefix; with the longest prefix any server holds, it is the
-     * request's floor. At least one token is computed, as in admission.
+     * request's floor. As in admission, a cache hit covers whole blocks and never the prompt's last token, and each
+     * iteration lasts a whole number of nanoseconds.
      */
     public long soloFirstTokenNanos(int cachedTokens, int promptTokens) {
-        long computed = Math.max(0, Math.min(cachedTokens, promptTokens - 1));
+        int maxHit = (promptTokens - 1) / Profile.BLOCK_TOKENS * Profile.BLOCK_TOKENS;
+        long computed = Math.max(0, Math.min(cachedTokens / Profile.BLOCK_TOKENS * Profile.BLOCK_TOKENS, maxHit));
         int budget = profile.maxNumBatchedTokens();
-        double nanos = 0;
+        long nanos = 0;
         while (computed < promptTokens) {
             int n = (int) Math.min(budget, promptTokens - computed);
             double pairs = (double) n * computed + (double) n * (n + 1) / 2;
             boolean last = computed + n == promptTokens;
-            nanos += cost.iterationNanos(n, last ? 1 : 0, pairs, computed + n);
+            nanos += Math.max(1, Math.round(cost.iterationNanos(n, last ? 1 : 0, pairs, computed + n)));
             computed += n;
         }
-        return Math.round(nanos);
+        return nanos;
     }
 
     /** Prompt tokens found in the prefix cache, over every admission. */

@@ -421,25 +421,40 @@ final class PolicyRun implements EngineListener {
         log.row(r.id(), f.arrival, f.endpoint, r.promptTokens(), cached, best,
                 r.generated(), f.dispatched, scheduled ? r.firstScheduledNanos() : RequestLog.NONE,
                 r.firstTokenNanos() >= 0 ? r.firstTokenNanos() : RequestLog.NONE, now, outcome,
-                floorTtft(best, r.promptTokens()));
+                floorTtft(engines[f.endpoint], best, r.promptTokens(), r.maxTokens()));
     }
 
-    /** A request's TTFT alone with its best prefix on an idle server of the fleet's fastest profile for it. */
-    private long floorTtft(int bestCached, int promptTokens) {
-        long floor = Long.MAX_VALUE;
+    /**
+     * A request's TTFT alone with its best prefix on an idle server of the fastest profile that could have served
+     * it: same model as the server it went to, and room for it in {@code max_model_len}.
+     */
+    private long floorTtft(Engine servedBy, int bestCached, int promptTokens, int outputTokens) {
+        long floor = servedBy.soloFirstTokenNanos(bestCached, promptTokens);
         for (Engine e : profileEngines) {
-            floor = Math.min(floor, e.soloFirstTokenNanos(bestCached, promptTokens));
+            if (servesLike(e, servedBy, promptTokens + outputTokens)) {
+                floor = Math.min(floor, e.soloFirstTokenNanos(bestCached, promptTokens));
+            }
         }
         return floor;
     }
 
-    /** The longest prefix of a prompt, in tokens, that any engine of the fleet holds now (an oracle's view). */
-    private int bestCached(long[] hashes, int promptTokens) {
+    /** True if {@code e} serves the model {@code like} serves and fits a sequence of {@code tokens}. */
+    private static boolean servesLike(Engine e, Engine like, int tokens) {
+        return e.profile().model().equals(like.profile().model()) && tokens <= e.profile().maxModelLen();
+    }
+
+    /**
+     * The longest prefix of a prompt, in tokens, that any engine serving the same model as {@code servedBy} holds
+     * now (an oracle's view).
+     */
+    private int bestCached(Engine servedBy, long[] hashes, int promptTokens) {
         long[] full = hashes.length > promptTokens / Profile.BLOCK_TOKENS
                 ? Arrays.copyOf(hashes, promptTokens / Profile.BLOCK_TOKENS) : hashes;
         int best = 0;
         for (Engine e : engines) {
-            best = Math.max(best, e.cachedPrefixTokens(full));
+            if (e.profile().model().equals(servedBy.profile().model())) {
+                best = Math.max(best, e.cachedPrefixTokens(full));
+            }
         }
         return best;
     }
@@ -453,7 +468,7 @@ final class PolicyRun implements EngineListener {
         load.requestStarted();
         series.set(i, now, load.activeRequests());
         long slo = r.sloTtftMillis() > 0 ? r.sloTtftMillis() * 1_000_000L : sloNanos;
-        int best = log == null ? 0 : bestCached(p.features.blockHashes(), r.promptTokens());
+        int best = log == null ? 0 : bestCached(engines[i], p.features.blockHashes(), r.promptTokens());
         EngineRequest er = EngineRequest.of(p.id, r.promptTokens(), r.outputTokens(), p.features.blockHashes(),
                 r.adapter(), this).attach(new Flight(i, p.arrival, slo, p.exchange, now, best));
         if (p.sequence != null) {

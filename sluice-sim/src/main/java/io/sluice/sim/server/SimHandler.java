@@ -19,6 +19,7 @@ import io.sluice.inference.PromptHasher;
 import io.sluice.sim.engine.EngineRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -163,14 +164,21 @@ final class SimHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         boolean usage = body.path("stream_options").path("include_usage").asBoolean(false);
         Exchange exchange = new Exchange(ctx, replica, chat, stream, usage, keepAlive, model, prompt.tokens());
         long id = replica.nextId();
-        EngineRequest r = EngineRequest.of(id, prompt.tokens(), maxTokens, PromptHasher.hash(prompt.bytes()),
-                adapter, exchange);
+        long[] hashes = PromptHasher.hash(prompt.bytes());
+        EngineRequest r = EngineRequest.of(id, prompt.tokens(), maxTokens, hashes, adapter, exchange);
         byte[] answer = answerAsResent(chat, body, id, maxTokens);
         if (answer != null) {
-            // The answer stays cached for a next turn that resends it, as in vLLM: hash the prompt with it.
-            byte[] sequence = java.util.Arrays.copyOf(prompt.bytes(), prompt.bytes().length + answer.length);
-            System.arraycopy(answer, 0, sequence, prompt.bytes().length, answer.length);
-            r.withSequenceHashes(PromptHasher.hash(sequence));
+            // The answer stays cached for a next turn that resends it, as in vLLM: the prompt's hashes, continued
+            // over its last partial block and the answer.
+            byte[] bytes = prompt.bytes();
+            int whole = hashes.length * PromptHasher.BLOCK_BYTES;
+            byte[] tail = Arrays.copyOfRange(bytes, whole, bytes.length + answer.length);
+            System.arraycopy(answer, 0, tail, bytes.length - whole, answer.length);
+            long[] more = PromptHasher.hash(hashes.length == 0 ? 0 : hashes[hashes.length - 1], tail, 0,
+                    tail.length);
+            long[] sequence = Arrays.copyOf(hashes, hashes.length + more.length);
+            System.arraycopy(more, 0, sequence, hashes.length, more.length);
+            r.withSequenceHashes(sequence);
         }
         ctx.channel().closeFuture().addListener(f -> {
             if (!r.done()) {

@@ -6,6 +6,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.TemporalAccessor;
 import java.time.temporal.ChronoField;
 
 /**
@@ -14,15 +15,17 @@ import java.time.temporal.ChronoField;
  * traces record no prompt content, so requests share no prefix.
  *
  * <p>Columns are found by name in the header, so the later traces of the same family read too: the 2024
- * week-long ones (same three columns) and the 2025 multimodal one ({@code TIMESTAMP,NumImages,ContextTokens,
- * GeneratedTokens}; the images are ignored, their tokens are in {@code ContextTokens}). Without a header the
- * three columns are taken in that order.
+ * week-long ones (same three columns, timestamps like {@code 2024-05-10 00:00:00.009930+00:00}: an offset, when
+ * present, is applied) and the 2025 multimodal one ({@code TIMESTAMP,NumImages,ContextTokens,GeneratedTokens};
+ * the images are ignored, their tokens are in {@code ContextTokens}). Without a header the three columns are
+ * taken in that order. A row with 0 generated tokens is replayed as a one-token answer, as in the other readers.
  */
 final class AzureCsvReader extends LineTraceReader {
 
     private static final DateTimeFormatter TIME = new DateTimeFormatterBuilder()
             .appendPattern("yyyy-MM-dd HH:mm:ss")
             .optionalStart().appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true).optionalEnd()
+            .optionalStart().appendOffset("+HH:MM", "Z").optionalEnd()
             .toFormatter();
 
     private long first = Long.MIN_VALUE;
@@ -58,13 +61,16 @@ final class AzureCsvReader extends LineTraceReader {
         String time = cells[timeColumn];
         long nanos;
         try {
-            LocalDateTime t = LocalDateTime.parse(time.strip(), TIME);
-            nanos = t.toEpochSecond(ZoneOffset.UTC) * 1_000_000_000L + t.getNano();
+            TemporalAccessor t = TIME.parse(time.strip());
+            ZoneOffset offset = t.isSupported(ChronoField.OFFSET_SECONDS)
+                    ? ZoneOffset.ofTotalSeconds(t.get(ChronoField.OFFSET_SECONDS)) : ZoneOffset.UTC;
+            LocalDateTime local = LocalDateTime.from(t);
+            nanos = local.toEpochSecond(offset) * 1_000_000_000L + local.getNano();
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException("bad TIMESTAMP '" + time + "'");
         }
         int input = positive(cells[inputColumn], "ContextTokens");
-        int output = positive(cells[outputColumn], "GeneratedTokens");
+        int output = Math.max(1, count(cells[outputColumn], "GeneratedTokens"));
         if (first == Long.MIN_VALUE) {
             first = nanos;
         }
@@ -72,12 +78,7 @@ final class AzureCsvReader extends LineTraceReader {
     }
 
     private static int positive(String text, String column) {
-        int v;
-        try {
-            v = Integer.parseInt(text.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(column + " '" + text + "' is not a whole number");
-        }
+        int v = count(text, column);
         if (v < 1) {
             throw new IllegalArgumentException(column + " must be >= 1: " + v);
         }

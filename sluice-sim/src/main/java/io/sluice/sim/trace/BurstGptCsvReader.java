@@ -60,22 +60,11 @@ final class BurstGptCsvReader extends LineTraceReader {
             throw new IllegalArgumentException("Request tokens must be >= 1: " + input);
         }
         int output = Math.max(1, count(cells[outputColumn], "Response tokens"));
-        long nanos = Math.round(seconds * 1e9);
+        long nanos = nanos(seconds, 1e9, "Timestamp");
         if (first == Long.MIN_VALUE) {
             first = nanos;
         }
         return TraceRequest.of(nanos - first, input, output);
     }
 
-    private static int count(String text, String column) {
-        try {
-            int v = Integer.parseInt(text.strip());
-            if (v < 0) {
-                throw new IllegalArgumentException(column + " must be >= 0: " + v);
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(column + " '" + text + "' is not a whole number");
-        }
-    }
 }

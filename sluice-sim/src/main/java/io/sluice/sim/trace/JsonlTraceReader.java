@@ -37,7 +37,7 @@ final class JsonlTraceReader extends LineTraceReader {
     private static final long[] NONE = new long[0];
 
     /** Chat ids remembered for Bailian's turn chains; a turn whose parent was forgotten is filed under that id. */
-    static final int MAX_CHATS = 1 << 20;
+    static final int MAX_CHATS = 1 << 18;
 
     /** The JSON Lines dialects. */
     enum Dialect {
@@ -155,7 +155,7 @@ final class JsonlTraceReader extends LineTraceReader {
         if (blockTokens <= 0 || blockTokens % 16 != 0) {
             throw new IllegalArgumentException("block_size " + blockTokens + " is not a multiple of 16");
         }
-        long nanos = Math.round(timestamp * dialect.nanosPerUnit);
+        long nanos = nanos(timestamp, dialect.nanosPerUnit, "timestamp");
         if (firstNanos == Long.MIN_VALUE) {
             firstNanos = nanos;
         }

@@ -24,13 +24,14 @@ abstract class LineTraceReader implements RequestStream {
     private long skipped;
     private long lastArrival = Long.MIN_VALUE;
     private TraceRequest ahead;
+    private boolean seenContent;
     private boolean done;
 
     LineTraceReader(Path file, boolean skipBad) {
         try {
             this.in = reader(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read trace " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read trace " + file + ": " + describe(e), e);
         }
         this.name = file.getFileName().toString();
         this.skipBad = skipBad;
@@ -61,10 +62,40 @@ abstract class LineTraceReader implements RequestStream {
         throw new IllegalArgumentException("header has no '" + name + "' column: " + String.join(",", header));
     }
 
+    /** A whole number of tokens in a CSV cell, at least 0. */
+    static int count(String text, String column) {
+        int v;
+        try {
+            v = Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(column + " '" + text + "' is not a whole number");
+        }
+        if (v < 0) {
+            throw new IllegalArgumentException(column + " must be >= 0: " + v);
+        }
+        return v;
+    }
+
+    /** The most a timestamp may be, in nanoseconds: about 146 years, so that every arrival difference fits. */
+    static final double MAX_NANOS = 0x1p62;
+
+    /**
+     * A timestamp in some unit as nanoseconds; one so large that it could only be another unit (epoch
+     * milliseconds in a seconds column) is a bad line, not an overflow.
+     */
+    static long nanos(double value, double nanosPerUnit, String column) {
+        double nanos = value * nanosPerUnit;
+        if (!(nanos < MAX_NANOS)) {
+            throw new IllegalArgumentException(column + " " + value + " is too large for its unit ("
+                    + (nanosPerUnit == 1e9 ? "seconds" : nanosPerUnit == 1e6 ? "milliseconds" : "?") + ")");
+        }
+        return Math.round(nanos);
+    }
+
     /** Parses one non-blank line; throws {@link IllegalArgumentException} with a message if it is malformed. */
     abstract TraceRequest parse(String line);
 
-    /** Called for the first line; returns true if it is a header to skip. */
+    /** Called for the first non-blank line (a byte-order mark removed); returns true if it is a header to skip. */
     boolean header(String line) {
         return false;
     }
@@ -94,14 +125,22 @@ abstract class LineTraceReader implements RequestStream {
             try {
                 line = in.readLine();
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read trace " + name + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot read trace " + name + " after line " + lineNumber + ": "
+                        + describe(e), e);
             }
             if (line == null) {
                 return null;
             }
             lineNumber++;
-            if (line.isBlank() || (lineNumber == 1 && isHeader(line))) {
+            if (line.isBlank()) {
                 continue;
+            }
+            if (!seenContent) {
+                seenContent = true;
+                line = withoutBom(line);
+                if (isHeader(line)) {
+                    continue;
+                }
             }
             try {
                 TraceRequest r = parse(line);
@@ -120,12 +159,24 @@ abstract class LineTraceReader implements RequestStream {
         }
     }
 
+    /** A line without the UTF-8 byte-order mark some tools write at the start of a file. */
+    static String withoutBom(String line) {
+        return !line.isEmpty() && line.charAt(0) == '\uFEFF' ? line.substring(1) : line;
+    }
+
     private boolean isHeader(String line) {
         try {
             return header(line);
         } catch (IllegalArgumentException e) {
             throw new TraceFormatException(name, lineNumber, message(e));   // a bad header is fatal, skip-bad or not
         }
+    }
+
+    /** An I/O failure's message, or its kind when it has none (an empty gzip file says nothing). */
+    static String describe(IOException e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName()
+                + (e instanceof java.io.EOFException ? " (truncated or empty compressed file?)" : "") : m;
     }
 
     private static String message(RuntimeException e) {

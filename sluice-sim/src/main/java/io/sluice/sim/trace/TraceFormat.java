@@ -4,7 +4,14 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.json.JsonFactory;
 
 /** The trace file formats Sluice reads (docs/simulator.md, "Workloads"). */
 public enum TraceFormat {
@@ -18,6 +25,8 @@ public enum TraceFormat {
     BAILIAN,
     /** BurstGPT CSV (HPMLL): {@code Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type}. */
     BURSTGPT;
+
+    private static final JsonFactory JSON = new JsonFactory();
 
     /**
      * Opens a trace as a stream. A file whose name ends with {@code .gz} is read through gzip.
@@ -44,22 +53,28 @@ public enum TraceFormat {
         }
     }
 
+    /** Keys only Sluice's JSON Lines has (docs/simulator.md). */
+    private static final Set<String> SLUICE_KEYS = Set.of("block_size", "model", "adapter", "tenant", "priority",
+            "session", "slo_ttft_ms");
+
     /**
      * Guesses the format from the file's first non-blank line: a JSON object with {@code chat_id} is Bailian, with
-     * {@code block_size} (or in a file named {@code *sluice*}) Sluice's, else Mooncake; a CSV header starting
-     * {@code TIMESTAMP} is Azure, one starting {@code Timestamp,Model} BurstGPT. Anything else goes by the name:
-     * {@code .csv} is Azure, the rest Mooncake (whose reader then names the line that does not fit).
+     * any key only Sluice's format has ({@code block_size}, {@code session}, {@code model}, ...; or in a file named
+     * {@code *sluice*}) Sluice's, else Mooncake; a CSV header starting {@code TIMESTAMP} is Azure, one starting
+     * {@code Timestamp,Model} BurstGPT. Anything else goes by the name: {@code .csv} is Azure, the rest Mooncake
+     * (whose reader then names the line that does not fit).
      */
     public static TraceFormat guess(Path file) {
         String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
         String first = firstLine(file);
         if (first != null) {
-            String line = first.strip();
+            String line = LineTraceReader.withoutBom(first).strip();
             if (line.startsWith("{")) {
-                if (line.contains("\"chat_id\"")) {
+                Set<String> keys = keys(line);
+                if (keys.contains("chat_id")) {
                     return BAILIAN;
                 }
-                return line.contains("\"block_size\"") || n.contains("sluice") ? SLUICE : MOONCAKE;
+                return n.contains("sluice") || keys.stream().anyMatch(SLUICE_KEYS::contains) ? SLUICE : MOONCAKE;
             }
             if (line.startsWith("TIMESTAMP")) {
                 return AZURE;
@@ -69,6 +84,25 @@ public enum TraceFormat {
             }
         }
         return n.endsWith(".csv") || n.endsWith(".csv.gz") ? AZURE : n.contains("sluice") ? SLUICE : MOONCAKE;
+    }
+
+    /** The top-level keys of a JSON object line, as far as it parses (none if it does not). */
+    private static Set<String> keys(String line) {
+        Set<String> keys = new HashSet<>();
+        try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), line)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return keys;
+            }
+            String key;
+            while ((key = p.nextName()) != null) {
+                keys.add(key);
+                p.nextToken();
+                p.skipChildren();
+            }
+        } catch (JacksonException e) {
+            // A malformed first line: the keys read so far decide; the reader will name the line.
+        }
+        return keys;
     }
 
     private static String firstLine(Path file) {
@@ -81,7 +115,7 @@ public enum TraceFormat {
             }
             return null;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read trace " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read trace " + file + ": " + LineTraceReader.describe(e), e);
         }
     }
 

@@ -256,9 +256,12 @@ class EngineTest {
         assertThat(d.engine.soloFirstTokenNanos(4000, 5000))
                 .isGreaterThan(d.engine.soloFirstTokenNanos(0, 1000))
                 .isLessThan(d.engine.soloFirstTokenNanos(0, 5000) / 3);
-        // A fully cached prompt still computes its last token.
-        assertThat(d.engine.soloFirstTokenNanos(5000, 5000)).isPositive()
-                .isEqualTo(d.engine.soloFirstTokenNanos(4999, 5000));
+        // A fully cached prompt still computes its last block, as admission does (a hit never covers the last token).
+        EngineRequest again = d.submit(3, 5000, 1, concat(java.util.Arrays.copyOf(h, 250), hashes("other", 63)));
+        d.runToIdle(100);
+        assertThat(again.cachedTokens()).isEqualTo(4992);
+        assertThat(again.firstTokenNanos() - again.arrivalNanos()).isEqualTo(d.engine.soloFirstTokenNanos(5000, 5000))
+                .isEqualTo(d.engine.soloFirstTokenNanos(4992, 5000)).isEqualTo(d.engine.soloFirstTokenNanos(4999, 5000));
     }
 
     @Test

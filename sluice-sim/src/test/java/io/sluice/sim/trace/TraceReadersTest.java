@@ -101,6 +101,44 @@ class TraceReadersTest {
     }
 
     @Test
+    void readsThe2024AzureTimestampsWithTheirOffsetAndZeroOutputs() throws Exception {
+        Path p = file("AzureLLMInferenceTrace_code_1week.csv", "TIMESTAMP,ContextTokens,GeneratedTokens",
+                "2024-05-10 00:00:00.009930+00:00,2048,28", "2024-05-10 02:00:01.5+02:00,300,0",
+                "2024-05-10 00:00:02Z,10,3");
+        List<TraceRequest> rs = readAll(TraceFormat.AZURE.open(p, false));
+        // 02:00:01.5 at +02:00 is 00:00:01.5 UTC.
+        assertThat(rs).extracting(TraceRequest::arrivalNanos)
+                .containsExactly(0L, 1_490_070_000L, 1_990_070_000L);
+        assertThat(rs).extracting(TraceRequest::outputTokens).containsExactly(28, 1, 3);
+    }
+
+    @Test
+    void aByteOrderMarkAndBlankLinesBeforeTheHeaderAreNoHeaderProblem() throws Exception {
+        Path azure = file("bom.csv", "\uFEFFTIMESTAMP,NumImages,ContextTokens,GeneratedTokens",
+                "2025-05-06 00:00:00,1,100,7");
+        assertThat(TraceFormat.guess(azure)).isEqualTo(TraceFormat.AZURE);
+        assertThat(readAll(TraceFormat.AZURE.open(azure, false))).extracting(TraceRequest::promptTokens)
+                .containsExactly(100);
+        Path burst = file("bom2.csv", "", "\uFEFFTimestamp,Model,Request tokens,Response tokens,Total tokens,Log Type",
+                "1,ChatGPT,5,6,11,Conversation log");
+        assertThat(TraceFormat.guess(burst)).isEqualTo(TraceFormat.BURSTGPT);
+        assertThat(readAll(TraceFormat.BURSTGPT.open(burst, false))).extracting(TraceRequest::outputTokens)
+                .containsExactly(6);
+    }
+
+    @Test
+    void aTimestampTooLargeForItsUnitIsABadLineNotAnOverflow() throws Exception {
+        Path p = file("q.jsonl", "{\"chat_id\": 1, \"parent_chat_id\": -1, \"timestamp\": 1715299200000, "
+                + "\"input_length\": 40, \"output_length\": 1}");
+        assertThatThrownBy(() -> readAll(TraceFormat.BAILIAN.open(p, false)))
+                .hasMessage("q.jsonl:1: timestamp 1.7152992E12 is too large for its unit (seconds)");
+        Path empty = dir.resolve("empty.jsonl.gz");
+        Files.write(empty, new byte[0]);
+        assertThatThrownBy(() -> readAll(TraceFormat.MOONCAKE.open(empty, false)))
+                .hasMessageContaining("cannot read trace").hasMessageContaining("EOFException");
+    }
+
+    @Test
     void readsBurstGptCsvInSecondsAndReplaysFailedRequestsAsOneTokenAnswers() throws Exception {
         Path p = file("BurstGPT_1.csv", "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type",
                 "5,ChatGPT,472,18,490,Conversation log", "45,GPT-4,1087,0,1087,API log",
@@ -163,6 +201,9 @@ class TraceReadersTest {
                 + "\"output_length\": 1}"))).isEqualTo(TraceFormat.MOONCAKE);
         assertThat(TraceFormat.guess(file("mine.jsonl", "{\"timestamp\": 0, \"input_length\": 5, "
                 + "\"output_length\": 1, \"block_size\": 16}"))).isEqualTo(TraceFormat.SLUICE);
+        // block_size is optional in Sluice's format: any key only it has decides.
+        assertThat(TraceFormat.guess(file("mine2.jsonl", "{\"timestamp\": 0, \"input_length\": 5, "
+                + "\"output_length\": 1, \"hash_ids\": [1], \"session\": \"s\"}"))).isEqualTo(TraceFormat.SLUICE);
         assertThat(TraceFormat.guess(file("empty.csv", ""))).isEqualTo(TraceFormat.AZURE);
         assertThatThrownBy(() -> TraceFormat.parse("sharegpt")).hasMessageContaining("bailian, burstgpt");
     }
