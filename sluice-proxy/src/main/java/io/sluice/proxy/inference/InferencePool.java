@@ -50,6 +50,8 @@ public final class InferencePool {
     private final boolean discover;
     private final Map<Address, Set<String>> discovered;
     private volatile ModelRouter models;
+    /** The discoveries {@link #models} was built from (guarded by the {@code discovered} map's lock). */
+    private Map<Address, Set<String>> modelsBuiltFrom = Map.of();
 
     private InferencePool(PoolConfig config, InferenceConfig settings, Pool pool, FleetState fleet,
                           Optional<InferencePool> previous, Clock clock) {
@@ -69,7 +71,9 @@ public final class InferencePool {
         this.discover = !fromConfig.restricted();
         this.discovered = previous.filter(p -> p.discover).map(p -> p.discovered)
                 .orElseGet(ConcurrentHashMap::new);
-        this.models = discover && !discovered.isEmpty() ? routerWithDiscovered() : fromConfig;
+        synchronized (discovered) {
+            this.models = discover && !discovered.isEmpty() ? routerWithDiscovered() : fromConfig;
+        }
     }
 
     /**
@@ -148,18 +152,29 @@ public final class InferencePool {
         return discover;
     }
 
-    /** Records the models an endpoint reported in {@code GET /v1/models}. */
+    /**
+     * Records the models an endpoint reported in {@code GET /v1/models}. Discoveries of different endpoints complete
+     * on different threads: the map's update and the router built from it happen under the map's lock, or a router
+     * built from an older map could be published last and hide an endpoint's models until they change.
+     */
     public void discovered(Address endpoint, Set<String> names) {
         Set<String> copy = Set.copyOf(names);
-        if (!copy.equals(discovered.put(endpoint, copy))) {
-            models = routerWithDiscovered();
+        synchronized (discovered) {
+            discovered.put(endpoint, copy);
+            // Also when this endpoint's list is unchanged: the map is shared with the pool this one replaced, whose
+            // discoveries may have changed it since this pool's router was built.
+            if (!discovered.equals(modelsBuiltFrom)) {
+                models = routerWithDiscovered();
+            }
         }
     }
 
     /** Forgets endpoints that left the pool. */
     void retainDiscovered(Set<Address> present) {
-        if (discovered.keySet().retainAll(present)) {
-            models = routerWithDiscovered();
+        synchronized (discovered) {
+            if (discovered.keySet().retainAll(present)) {
+                models = routerWithDiscovered();
+            }
         }
     }
 
@@ -175,13 +190,15 @@ public final class InferencePool {
         return names == null || names.contains(model);
     }
 
+    /** Under the {@code discovered} map's lock. */
     private ModelRouter routerWithDiscovered() {
+        modelsBuiltFrom = Map.copyOf(discovered);
         Map<Address, Endpoint> byAddress = new LinkedHashMap<>();
         for (Endpoint e : configured) {
             byAddress.put(e.address(), e);
         }
         List<Endpoint> labelled = new ArrayList<>();
-        for (Map.Entry<Address, Set<String>> d : new HashMap<>(discovered).entrySet()) {
+        for (Map.Entry<Address, Set<String>> d : modelsBuiltFrom.entrySet()) {
             Endpoint base = byAddress.getOrDefault(d.getKey(), Endpoint.of(d.getKey()));
             Map<String, String> labels = new HashMap<>(base.labels());
             labels.put("models", String.join(",", d.getValue()));
