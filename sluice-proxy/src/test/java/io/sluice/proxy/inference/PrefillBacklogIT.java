@@ -103,7 +103,12 @@ class PrefillBacklogIT {
                 .isEqualTo(200);
         ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
         List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        // The first long prompt is three times longer (about 3 s of prefill): time enough, even on a loaded
+        // machine, for everything below to be queued before its first token releases the queue.
+        all.add(send("long", LONG_TOKENS * 4 * 3, 99, order));
+        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(2))
+                .until(() -> SimCluster.metric(sim.ports().get(0), "vllm:num_requests_running") >= 1);
+        for (int i = 0; i < 3; i++) {
             all.add(send("long", LONG_TOKENS * 4, 100 + i, order));
         }
         // The first long prompt went to the server; the other three wait here, not in the engine.
@@ -113,7 +118,8 @@ class PrefillBacklogIT {
             all.add(send("short", 200, 200 + i, order));
         }
         Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(2))
-                .until(() -> queued() >= 5 || order.contains("short"));
+                .until(() -> queued() == 7 || !order.isEmpty());
+        assertThat(order).as("the first long prompt finished before the burst was queued").isEmpty();
         all.forEach(f -> assertThat(f.join().statusCode()).isEqualTo(200));
 
         List<String> done = new ArrayList<>(order);
