@@ -435,6 +435,19 @@ public final class FlowController<T> {
         if (band.size == 0) {
             bands.remove(e.priority);
         }
+        // The arrival list drops entries lazily, from its head, when the head times out. Entries that left by
+        // dispatch or cancellation would otherwise stay referenced (with their requests) after a burst drains, or
+        // pile up behind one long-waiting entry.
+        if (size == 0) {
+            byArrival.clear();
+        } else if (byArrival.size() > 2 * size + 64) {
+            byArrival.removeIf(a -> a.gone);
+        }
+    }
+
+    /** Entries the arrival list still references, gone ones included (for tests). */
+    synchronized int arrivalEntries() {
+        return byArrival.size();
     }
 
     private void count(ShedReason reason) {

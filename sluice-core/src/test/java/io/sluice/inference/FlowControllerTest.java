@@ -67,6 +67,26 @@ class FlowControllerTest {
     }
 
     @Test
+    void requestsThatLeftTheQueueAreNotKeptReachable() {
+        FlowController<Req> q = queue(100_000, Duration.ofSeconds(30));
+        capacity = 0;
+        for (int i = 0; i < 10_000; i++) {
+            submit(q, new Req("r" + i, 1, "t"));
+        }
+        // A lower-priority request waits while the burst above it drains.
+        submit(q, new Req("low", 0, "slow"));
+        capacity = 10_000;
+        q.dispatch(this::place);
+        assertThat(q.size()).isEqualTo(1);
+        assertThat(q.arrivalEntries()).as("drained entries (and their requests) no longer referenced")
+                .isLessThanOrEqualTo(2 * q.size() + 64);
+        capacity = 1;
+        q.dispatch(this::place);
+        assertThat(q.size()).isZero();
+        assertThat(q.arrivalEntries()).isZero();
+    }
+
+    @Test
     void higherPriorityLeavesFirst() {
         FlowController<Req> q = queue(100, Duration.ofSeconds(30));
         submit(q, new Req("low1", 0, "t"));
@@ -178,7 +198,7 @@ class FlowControllerTest {
     void retryAfterFollowsTheDispatchRate() {
         FlowController<Req> q = queue(1000, Duration.ofSeconds(60));
         for (int i = 0; i < 40; i++) {
-            submit(q, new Req("r" + i, 0, "t"));
+            submit(q, new Req("r" + i, 1, "t"));
         }
         for (int i = 0; i < 10; i++) {
             clock.advance(Duration.ofMillis(500));   // two per second
