@@ -68,6 +68,8 @@ final class Candidates {
     double sloBound;
     final double[] score;
     int[] bySlot = new int[64];
+    /** The fleet's generation {@link #states} were looked up at. */
+    private int generation;
 
     @SuppressWarnings("unchecked")
     Candidates(EndpointSet snapshot, FleetState fleet) {
@@ -87,6 +89,7 @@ final class Candidates {
             for (int i = 0; i < size; i++) {
                 states[i] = fleet.endpointLocked(members[i].address());
             }
+            generation = fleet.generationLocked();
         }
         for (int i = 0; i < size; i++) {
             Map<String, String> labels = members[i].endpoint().labels();
@@ -120,6 +123,21 @@ final class Candidates {
             }
         }
         return out.isEmpty() ? null : out;
+    }
+
+    /**
+     * Looks the candidates' states up again if the fleet forgot endpoints since (see
+     * {@link FleetState#generationLocked}), so that this snapshot reads the states readings are published into.
+     * Called under the fleet's lock before each decision.
+     */
+    void refreshLocked(FleetState fleet) {
+        int now = fleet.generationLocked();
+        if (now != generation) {
+            for (int i = 0; i < size; i++) {
+                states[i] = fleet.endpointLocked(members[i].address());
+            }
+            generation = now;
+        }
     }
 
     /** Which candidates serve a model (cached per name). */

@@ -66,6 +66,7 @@ public final class FleetState {
     };
 
     private boolean feedback;
+    private int generation;
     private double rateWork;
     private double rateTime;
     private int rateSamples;
@@ -295,6 +296,18 @@ public final class FleetState {
             usedSlots.clear(e.slot);
             sessions.values().removeIf(s -> s == e);
         }
+        if (!gone.isEmpty()) {
+            generation++;
+        }
+    }
+
+    /**
+     * Bumped whenever endpoints are forgotten. A selector built on an older generation may hold states this fleet
+     * no longer publishes readings into: a reload that keeps the inference settings shares the fleet, and building
+     * it forgets the endpoints it drops, even if the reload is then refused and the old selector stays in force.
+     */
+    int generationLocked() {
+        return generation;
     }
 
     EndpointState sessionLocked(String session) {

@@ -55,7 +55,16 @@ abstract class InferencePolicy implements LoadBalancer {
         Object a = ctx.attachment();
         InferenceExchange x = a instanceof InferenceExchange ex ? ex : null;
         InferenceRequest r = x != null ? x.request() : a instanceof InferenceRequest ir ? ir : null;
+        FleetState booked = x == null ? null : x.fleet();
+        if (booked != null && booked != fleet) {
+            // Booked through another pool's fleet (a request moved to a new pool across a reload, retried through
+            // this one): take that booking back under its own fleet's lock.
+            synchronized (booked.lock) {
+                x.undoDispatch();
+            }
+        }
         synchronized (fleet.lock) {
+            c.refreshLocked(fleet);
             if (x != null) {
                 x.undoDispatch();
             }
