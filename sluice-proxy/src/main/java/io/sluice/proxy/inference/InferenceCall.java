@@ -73,7 +73,8 @@ public final class InferenceCall {
     private final String tenant;
     private final int priority;
     private final long sloTtftMillis;
-    private InferencePool pool;
+    /** The pool whose queue holds or last held the request; written by a reload's thread too (moveTo). */
+    private volatile InferencePool pool;
     private byte[] body;
     private int length;
     private volatile State state = State.READING;
@@ -81,7 +82,7 @@ public final class InferenceCall {
     private NoEndpointException pickFailure;
     private InferenceExchange exchange;
     private String modelLabel = "";
-    private long queuedAtNanos = -1;
+    private volatile long queuedAtNanos = -1;
     private ResponseObserver observer;
     private boolean firstToken;
     private int status;
@@ -225,9 +226,18 @@ public final class InferenceCall {
     private void submit() {
         queuedAtNanos = owner.now();
         state = State.QUEUED;
-        InferencePool p = pool;
-        FlowController.Outcome o = p.queue().submit(this, priority, tenant,
-                () -> p.fleet().predictedPrefillSeconds(exchange.request()), InferenceCall::tryDispatch);
+        FlowController.Outcome o;
+        while (true) {
+            // The pool in force: a reload may have replaced the one this request started in.
+            InferencePool p = pool.current();
+            pool = p;
+            o = p.queue().submit(this, priority, tenant, () -> p.fleet().predictedPrefillSeconds(exchange.request()),
+                    InferenceCall::tryDispatch);
+            // Replaced while queueing here (after the new pool took over this queue's requests): follow it.
+            if (o != FlowController.Outcome.QUEUED || p.current() == p || !p.queue().cancel(this)) {
+                break;
+            }
+        }
         switch (o) {
             case SHED_SHEDDABLE -> {
                 state = State.DONE;
@@ -265,9 +275,13 @@ public final class InferenceCall {
         return true;
     }
 
-    /** Moves a queued request into the queue of the pool that replaced this one on a reload. */
+    /**
+     * Moves a queued request into the queue of the pool that replaced this one on a reload. Its wait starts again
+     * there (under the new pool's timeout): the queue orders and times out by its own enqueue time.
+     */
     void moveTo(InferencePool next) {
         pool = next;
+        queuedAtNanos = owner.now();
         FlowController.Outcome o = next.queue().submit(this, priority, tenant,
                 () -> next.fleet().predictedPrefillSeconds(exchange.request()), InferenceCall::tryDispatch);
         if (o == FlowController.Outcome.SHED_SHEDDABLE || o == FlowController.Outcome.REJECTED_FULL) {
@@ -287,7 +301,11 @@ public final class InferenceCall {
             return true;
         }
         try {
-            picked = pool.pool().select(pick);
+            // A queue kept across a reload (same flow control) holds requests of the replaced pool too: pick through
+            // the pool in force.
+            InferencePool p = pool.current();
+            pool = p;
+            picked = p.pool().select(pick);
         } catch (NoEndpointException e) {
             if (e.reason() == NoEndpointException.Reason.SATURATED) {
                 return false;

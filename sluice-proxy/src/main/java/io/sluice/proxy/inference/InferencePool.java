@@ -50,6 +50,8 @@ public final class InferencePool {
     private final boolean discover;
     private final Map<Address, Set<String>> discovered;
     private volatile ModelRouter models;
+    /** The pool that replaced this one on a reload, once it is in force. */
+    private volatile InferencePool successor;
     /** The discoveries {@link #models} was built from (guarded by the {@code discovered} map's lock). */
     private Map<Address, Set<String>> modelsBuiltFrom = Map.of();
 
@@ -106,10 +108,27 @@ public final class InferencePool {
      * @param previous the inference pool this one replaced, or empty
      */
     public void activate(Optional<InferencePool> previous) {
-        previous.filter(p -> p.queue != queue).ifPresent(p -> p.queue.dispatch(call -> {
-            call.moveTo(this);
-            return true;
-        }));
+        previous.ifPresent(p -> {
+            // First: from now on a request that still holds the replaced pool (its body was being read, or its
+            // retry is coming back to the queue) follows on to this one instead of waiting in a queue nobody
+            // dispatches or expires any more.
+            p.successor = this;
+            if (p.queue != queue) {
+                p.queue.dispatch(call -> {
+                    call.moveTo(this);
+                    return true;
+                });
+            }
+        });
+    }
+
+    /** The pool in force for a request that holds this one: this pool, or the newest one that replaced it. */
+    public InferencePool current() {
+        InferencePool p = this;
+        for (InferencePool next = p.successor; next != null; next = p.successor) {
+            p = next;
+        }
+        return p;
     }
 
     /** The pool's name. */
