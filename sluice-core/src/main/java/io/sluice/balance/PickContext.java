@@ -18,6 +18,8 @@ public final class PickContext {
     private boolean hasAffinity;
     private final Member[] excluded = new Member[MAX_EXCLUDED];
     private int excludedCount;
+    private Member[] disallowed = new Member[0];
+    private int disallowedCount;
     private Object attachment;
 
     /** Clears everything for the next request. */
@@ -30,6 +32,10 @@ public final class PickContext {
             excluded[i] = null;
         }
         excludedCount = 0;
+        for (int i = 0; i < disallowedCount; i++) {
+            disallowed[i] = null;
+        }
+        disallowedCount = 0;
         attachment = null;
         return this;
     }
@@ -90,6 +96,30 @@ public final class PickContext {
             }
         }
         return false;
+    }
+
+    /**
+     * Rules an endpoint out for this request, whatever else is left: unlike {@link #exclude} (a tried endpoint,
+     * avoided when possible and forgotten beyond the last {@value #MAX_EXCLUDED}), for an endpoint that cannot
+     * serve the request at all, e.g. one whose discovered models do not include the requested one. Policies that
+     * honour it fail the pick with {@code NOT_SERVED} rather than choose such an endpoint.
+     */
+    public PickContext disallow(Member member) {
+        if (disallowedCount == disallowed.length) {
+            disallowed = java.util.Arrays.copyOf(disallowed, Math.max(8, disallowedCount * 2));
+        }
+        disallowed[disallowedCount++] = member;
+        return this;
+    }
+
+    /** False if the endpoint was {@linkplain #disallow disallowed} for this request. */
+    public boolean allowed(Member member) {
+        for (int i = 0; i < disallowedCount; i++) {
+            if (disallowed[i] == member) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True if any endpoint was excluded. */

@@ -21,7 +21,8 @@ import java.util.random.RandomGenerator;
  *   <li><b>Serves the model.</b> An endpoint's {@code models} label (comma-separated, from {@code models:} in its
  *       config) lists what it serves; without one, the pool's {@code inference.models} applies; with neither, the
  *       endpoint serves anything. A request for a LoRA adapter is also served by endpoints that list or hold the
- *       adapter.
+ *       adapter. An endpoint the request {@linkplain PickContext#disallow disallowed} (in the proxy: its models
+ *       discovered from {@code GET /v1/models} do not include this one) never serves it.
  *       None: {@link io.sluice.balance.NoEndpointException.Reason#NOT_SERVED}.</li>
  *   <li><b>Has or can load the adapter.</b> The adapter is in the endpoint's {@code adapters} label or resident
  *       according to its metrics, or the endpoint lists no adapters but runs LoRA (its metrics report LoRA slots).
@@ -194,7 +195,8 @@ final class Candidates {
     }
 
     /**
-     * Applies the filters, setting {@link #feasible}.
+     * Applies the filters, setting {@link #feasible}. An endpoint the request {@linkplain PickContext#disallow
+     * disallowed} (it does not serve the model, by its discovered list) is never feasible.
      *
      * @return the number of feasible candidates; 0 means nothing serves the request
      */
@@ -204,7 +206,7 @@ final class Candidates {
         boolean checkAdapter = adapter != null && anyAdapterInfo();
         int count = 0;
         for (int i = 0; i < size; i++) {
-            boolean ok = served[i] || (adapter != null && adapterResident(i, adapter));
+            boolean ok = (served[i] || (adapter != null && adapterResident(i, adapter))) && ctx.allowed(members[i]);
             if (ok && checkAdapter) {
                 ok = adapterCapable(i, adapter);
             }

@@ -56,6 +56,28 @@ class ReloadSharingTest {
     }
 
     @Test
+    void disallowedEndpointsAreNeverPickedHoweverManyThereAre() {
+        // Twelve endpoints, ten of which do not serve the model (by their discovered lists): more than the eight
+        // tried endpoints a pick context remembers.
+        FleetState fleet = FleetState.of(InferenceConfig.defaults(), clock);
+        Pool pool = Pool.of("p", InferencePolicies.of("inference", fleet, Random::new), EndpointSet.Options.DEFAULT,
+                clock, false, endpoints(12), Optional.empty());
+        for (int round = 0; round < 50; round++) {
+            PickContext ctx = new PickContext().attach(exchange());
+            for (var m : pool.members()) {
+                if (!m.address().toString().endsWith(".11:8000") && !m.address().toString().endsWith(".12:8000")) {
+                    ctx.disallow(m);
+                }
+            }
+            assertThat(pool.select(ctx).address().toString()).matches("10\\.0\\.0\\.1[12]:8000");
+        }
+        PickContext none = new PickContext().attach(exchange());
+        pool.members().forEach(none::disallow);
+        Throwable t = Assertions.catchThrowable(() -> pool.select(none));
+        assertThat(((NoEndpointException) t).reason()).isEqualTo(NoEndpointException.Reason.NOT_SERVED);
+    }
+
+    @Test
     void aRetryThroughTheReplacedPoolTakesItsBookingBackUnderTheBookingFleetsLock() throws Exception {
         List<Endpoint> eps = endpoints(2);
         LoadBalancer oldPolicy = InferencePolicies.of("inference", FleetState.of(InferenceConfig.defaults(), clock),

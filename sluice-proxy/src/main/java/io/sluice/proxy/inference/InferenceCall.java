@@ -217,7 +217,7 @@ public final class InferenceCall {
         pick.attach(exchange);
         for (Member m : pool.pool().members()) {
             if (!pool.mayServe(m, forwardName)) {
-                pick.exclude(m);
+                pick.disallow(m);
             }
         }
         submit();
