@@ -19,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -69,6 +70,12 @@ public final class EngineScraper implements AutoCloseable {
         long nextScrapeNanos;
         /** Written by the timer thread when a discovery starts, and by its callback when it fails. */
         volatile long nextDiscoveryNanos;
+        /**
+         * The scrape and discovery in flight. A request's time-out covers its response head only; one whose body
+         * never ends is cancelled (the exchange aborted, its buffered body dropped) when the next one is sent.
+         */
+        volatile CompletableFuture<?> scrapeInFlight;
+        volatile CompletableFuture<?> discoveryInFlight;
 
         Target(long now) {
             nextScrapeNanos = now;
@@ -162,10 +169,14 @@ public final class EngineScraper implements AutoCloseable {
             metrics.scrapeError(pool.name(), address.toString());
             return;
         }
+        cancel(t.scrapeInFlight);
         t.scraping = true;
         long sentAt = clock.nanoTime();
         t.scrapeStartedNanos = sentAt;
-        http.sendAsync(req.get(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
+        CompletableFuture<HttpResponse<byte[]>> sent = http.sendAsync(req.get(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        t.scrapeInFlight = sent;
+        sent.whenComplete((resp, err) -> {
             t.scraping = false;
             ServerMetrics reading = null;
             if (err == null && resp.statusCode() == 200) {
@@ -186,9 +197,13 @@ public final class EngineScraper implements AutoCloseable {
         if (req.isEmpty()) {
             return;
         }
+        cancel(t.discoveryInFlight);
         t.discovering = true;
         t.discoveryStartedNanos = clock.nanoTime();
-        http.sendAsync(req.get(), HttpResponse.BodyHandlers.ofByteArray()).whenComplete((resp, err) -> {
+        CompletableFuture<HttpResponse<byte[]>> sent = http.sendAsync(req.get(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        t.discoveryInFlight = sent;
+        sent.whenComplete((resp, err) -> {
             if (err != null || resp.statusCode() != 200) {
                 // Not answered (yet): ask again soon rather than at the next regular discovery.
                 t.nextDiscoveryNanos = clock.nanoTime() + TimeUnit.SECONDS.toNanos(1);
@@ -211,6 +226,13 @@ public final class EngineScraper implements AutoCloseable {
                 LOG.debug("endpoint {} of pool {} sent an unreadable /v1/models", address, pool.name(), e);
             }
         });
+    }
+
+    /** Aborts a request still in flight (stuck past its limit, or superseded); nothing if done. */
+    private static void cancel(CompletableFuture<?> inFlight) {
+        if (inFlight != null && !inFlight.isDone()) {
+            inFlight.cancel(true);
+        }
     }
 
     /**

@@ -79,4 +79,52 @@ class EngineScraperIT {
             }
         }
     }
+
+    @Test
+    void aScrapeWhoseBodyNeverEndsIsAbortedWhenTheNextOneIsSent() throws Exception {
+        // An endpoint that answers every request with a response head and a first chunk, then nothing, for ever.
+        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+        try (java.net.ServerSocket hung = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> {
+                while (!hung.isClosed()) {
+                    try {
+                        java.net.Socket socket = hung.accept();
+                        accepted.incrementAndGet();
+                        Thread reader = new Thread(() -> {
+                            try (socket) {
+                                socket.getOutputStream().write(("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
+                                        + "transfer-encoding: chunked\r\n\r\n5\r\n# vll\r\n")
+                                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                                socket.getOutputStream().flush();
+                                while (socket.getInputStream().read() >= 0) {
+                                    // Drain until the client gives up on this connection.
+                                }
+                            } catch (java.io.IOException e) {
+                                // Reset by the client: it gave up too.
+                            }
+                            closed.incrementAndGet();
+                        });
+                        reader.setDaemon(true);
+                        reader.start();
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (RunningSluice sluice = RunningSluice.start(config(hung.getLocalPort(), ""))) {
+                sluice.awaitReady();
+                // Scrapes are stuck after twice max(stale_after, 1 s); each new one must abort the stuck one, whose
+                // connection the endpoint then sees closed. Without that, stuck scrapes pile up connections (and
+                // buffered bodies) for ever.
+                Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> accepted.get() >= 3 && closed.get() >= 2);
+                assertThat(closed.get()).isGreaterThanOrEqualTo(accepted.get() - 2);
+                assertThat(fresh(sluice, hung.getLocalPort())).isZero();
+            }
+        }
+    }
 }
