@@ -411,14 +411,14 @@ public final class InferenceCall {
         long now = owner.now();
         State s = state;
         state = State.DONE;
-        if (s == State.QUEUED) {
-            pool.queue().cancel(this);
-        }
+        // Left the queue already if it is not there any more: picked (the pick booked a place) on another thread.
+        boolean pickedMeanwhile = s == State.QUEUED && !pool.queue().cancel(this);
         if (exchange == null) {
             return;
         }
         boolean ok = status / 100 == 2;
-        boolean held = s == State.SENT;
+        // Whether the request held (or had just been given) a place on an endpoint, which its end frees.
+        boolean held = s == State.SENT || s == State.PICKED || pickedMeanwhile;
         if (ok && !firstToken && s == State.SENT) {
             firstToken(now);
         }
