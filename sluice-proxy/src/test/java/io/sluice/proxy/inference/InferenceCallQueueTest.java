@@ -24,10 +24,11 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * Queued requests across a reload that changes the pool's flow control (a new central queue): they follow the pool
- * in force, and wait there under its timeout. No sockets; the request's owner is a stub and the clock is manual.
+ * Queued requests as their owner (the HTTP exchange) sees them: across a reload that changes the pool's flow control
+ * (a new central queue) they follow the pool in force and wait there under its timeout; a request that ends frees
+ * its place for the next one at once. No sockets; the owner is a stub and the clock is manual.
  */
-class InferenceCallReloadTest {
+class InferenceCallQueueTest {
 
     private final ManualClock clock = ManualClock.start();
     private final ProxyMetrics metrics = new ProxyMetrics();
@@ -56,9 +57,10 @@ class InferenceCallReloadTest {
         final List<Member> dispatched = new ArrayList<>();
         final List<OpenAiError> answers = new ArrayList<>();
         long wake = Long.MAX_VALUE;
+        EventExecutor executor = ImmediateEventExecutor.INSTANCE;
 
         public EventExecutor executor() {
-            return ImmediateEventExecutor.INSTANCE;
+            return executor;
         }
 
         public long now() {
@@ -143,5 +145,33 @@ class InferenceCallReloadTest {
         second.inference().orElseThrow().dispatchQueued(10);
         second.inference().orElseThrow().expireQueued();
         assertThat(owner.dispatched).as("dispatched once endpoints are free").hasSize(1);
+    }
+
+    @Test
+    void aClientThatLeavesAfterItsPickFreesThePlaceForTheNextQueuedRequestAtOnce() throws Exception {
+        PoolRuntime p = pool(Optional.empty(), "30s", 1);
+        InferencePool pool = p.inference().orElseThrow();
+        publish(p, 1, 50);   // saturated: requests queue
+        // An event loop that runs what is handed to it only when told: a pick stays on its way to the loop.
+        io.netty.channel.embedded.EmbeddedChannel loop = new io.netty.channel.embedded.EmbeddedChannel();
+        Owner a = new Owner();
+        a.executor = loop.eventLoop();
+        Owner b = new Owner();
+        b.executor = loop.eventLoop();
+        InferenceCall first = call(p, a);
+        first.bodyEnd();
+        InferenceCall second = call(p, b);
+        second.bodyEnd();
+        assertThat(pool.queue().size()).isEqualTo(2);
+        publish(p, 1, 0);
+        pool.dispatchQueued(1);   // room for one: the first is picked, its hand-over to the loop pending
+        assertThat(pool.queue().size()).isEqualTo(1);
+        a.finished = true;        // its client leaves before the loop runs the hand-over
+        first.end();
+        assertThat(pool.queue().size()).as("the place the first one had is taken at once").isZero();
+        loop.runPendingTasks();
+        assertThat(b.dispatched).hasSize(1);
+        assertThat(a.dispatched).isEmpty();
+        loop.finishAndReleaseAll();
     }
 }
