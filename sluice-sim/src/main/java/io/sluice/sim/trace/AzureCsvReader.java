@@ -6,8 +6,9 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
-import java.time.temporal.TemporalAccessor;
 import java.time.temporal.ChronoField;
+import java.time.temporal.TemporalAccessor;
+import java.util.List;
 
 /**
  * Reads the Azure LLM inference traces (Splitwise, ISCA'24): {@code TIMESTAMP,ContextTokens,GeneratedTokens} with
@@ -20,7 +21,7 @@ import java.time.temporal.ChronoField;
  * the images are ignored, their tokens are in {@code ContextTokens}). Without a header the three columns are
  * taken in that order. A row with 0 generated tokens is replayed as a one-token answer, as in the other readers.
  */
-final class AzureCsvReader extends LineTraceReader {
+final class AzureCsvReader extends CsvTraceReader {
 
     private static final DateTimeFormatter TIME = new DateTimeFormatterBuilder()
             .appendPattern("yyyy-MM-dd HH:mm:ss")
@@ -28,60 +29,21 @@ final class AzureCsvReader extends LineTraceReader {
             .optionalStart().appendOffset("+HH:MM", "Z").optionalEnd()
             .toFormatter();
 
-    private long first = Long.MIN_VALUE;
-    private int columns = 3;
-    private int timeColumn = 0;
-    private int inputColumn = 1;
-    private int outputColumn = 2;
-
     AzureCsvReader(Path file, boolean skipBad) {
-        super(file, skipBad);
+        super(file, skipBad, List.of("TIMESTAMP", "ContextTokens", "GeneratedTokens"), "TIMESTAMP", "ContextTokens",
+                "GeneratedTokens");
     }
 
     @Override
-    boolean header(String line) {
-        if (!line.startsWith("TIMESTAMP")) {
-            return false;
-        }
-        String[] names = line.split(",", -1);
-        columns = names.length;
-        timeColumn = column(names, "TIMESTAMP");
-        inputColumn = column(names, "ContextTokens");
-        outputColumn = column(names, "GeneratedTokens");
-        return true;
-    }
-
-    @Override
-    TraceRequest parse(String line) {
-        String[] cells = line.split(",", -1);
-        if (cells.length != columns) {
-            throw new IllegalArgumentException("expected " + columns + " columns"
-                    + (columns == 3 ? " TIMESTAMP,ContextTokens,GeneratedTokens" : " as in the header"));
-        }
-        String time = cells[timeColumn];
-        long nanos;
+    long nanos(String cell) {
         try {
-            TemporalAccessor t = TIME.parse(time.strip());
+            TemporalAccessor t = TIME.parse(cell.strip());
             ZoneOffset offset = t.isSupported(ChronoField.OFFSET_SECONDS)
                     ? ZoneOffset.ofTotalSeconds(t.get(ChronoField.OFFSET_SECONDS)) : ZoneOffset.UTC;
             LocalDateTime local = LocalDateTime.from(t);
-            nanos = local.toEpochSecond(offset) * 1_000_000_000L + local.getNano();
+            return local.toEpochSecond(offset) * 1_000_000_000L + local.getNano();
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("bad TIMESTAMP '" + time + "'");
+            throw new IllegalArgumentException("bad TIMESTAMP '" + cell + "'");
         }
-        int input = positive(cells[inputColumn], "ContextTokens");
-        int output = Math.max(1, count(cells[outputColumn], "GeneratedTokens"));
-        if (first == Long.MIN_VALUE) {
-            first = nanos;
-        }
-        return TraceRequest.of(nanos - first, input, output);
-    }
-
-    private static int positive(String text, String column) {
-        int v = count(text, column);
-        if (v < 1) {
-            throw new IllegalArgumentException(column + " must be >= 1: " + v);
-        }
-        return v;
     }
 }

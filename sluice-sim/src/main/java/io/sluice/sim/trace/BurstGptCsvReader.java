@@ -1,6 +1,7 @@
 package io.sluice.sim.trace;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Reads BurstGPT traces (Wang et al., "BurstGPT: A Real-world Workload Dataset to Optimize LLM Serving Systems",
@@ -13,58 +14,24 @@ import java.nio.file.Path;
  * replayed as a one-token answer: it still arrived and its prompt was still computed. The trace records no prompt
  * content, so requests share no prefix.
  */
-final class BurstGptCsvReader extends LineTraceReader {
-
-    private long first = Long.MIN_VALUE;
-    private int columns = 6;
-    private int timeColumn = 0;
-    private int inputColumn = 2;
-    private int outputColumn = 3;
+final class BurstGptCsvReader extends CsvTraceReader {
 
     BurstGptCsvReader(Path file, boolean skipBad) {
-        super(file, skipBad);
+        super(file, skipBad, List.of("Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens",
+                "Log Type"), "Timestamp", "Request tokens", "Response tokens");
     }
 
     @Override
-    boolean header(String line) {
-        if (!line.startsWith("Timestamp")) {
-            return false;
-        }
-        String[] names = line.split(",", -1);
-        columns = names.length;
-        timeColumn = column(names, "Timestamp");
-        inputColumn = column(names, "Request tokens");
-        outputColumn = column(names, "Response tokens");
-        return true;
-    }
-
-    @Override
-    TraceRequest parse(String line) {
-        String[] cells = line.split(",", -1);
-        if (cells.length != columns) {
-            throw new IllegalArgumentException("expected " + columns + " columns as in the header "
-                    + "(Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type)");
-        }
+    long nanos(String cell) {
         double seconds;
         try {
-            seconds = Double.parseDouble(cells[timeColumn].strip());
+            seconds = Double.parseDouble(cell.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Timestamp '" + cells[timeColumn] + "' is not a number of seconds");
+            throw new IllegalArgumentException("Timestamp '" + cell + "' is not a number of seconds");
         }
         if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-            throw new IllegalArgumentException("Timestamp must be a non-negative number of seconds: "
-                    + cells[timeColumn]);
+            throw new IllegalArgumentException("Timestamp must be a non-negative number of seconds: " + cell);
         }
-        int input = count(cells[inputColumn], "Request tokens");
-        if (input < 1) {
-            throw new IllegalArgumentException("Request tokens must be >= 1: " + input);
-        }
-        int output = Math.max(1, count(cells[outputColumn], "Response tokens"));
-        long nanos = nanos(seconds, 1e9, "Timestamp");
-        if (first == Long.MIN_VALUE) {
-            first = nanos;
-        }
-        return TraceRequest.of(nanos - first, input, output);
+        return nanos(seconds, 1e9, "Timestamp");
     }
-
 }

@@ -52,30 +52,6 @@ abstract class LineTraceReader implements RequestStream {
         }
     }
 
-    /** The index of a named column in a CSV header; a missing one is a bad header. */
-    static int column(String[] header, String name) {
-        for (int i = 0; i < header.length; i++) {
-            if (header[i].strip().equals(name)) {
-                return i;
-            }
-        }
-        throw new IllegalArgumentException("header has no '" + name + "' column: " + String.join(",", header));
-    }
-
-    /** A whole number of tokens in a CSV cell, at least 0. */
-    static int count(String text, String column) {
-        int v;
-        try {
-            v = Integer.parseInt(text.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(column + " '" + text + "' is not a whole number");
-        }
-        if (v < 0) {
-            throw new IllegalArgumentException(column + " must be >= 0: " + v);
-        }
-        return v;
-    }
-
     /** The most a timestamp may be, in nanoseconds: about 146 years, so that every arrival difference fits. */
     static final double MAX_NANOS = 0x1p62;
 
